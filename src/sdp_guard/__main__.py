@@ -1,0 +1,5 @@
+import sys
+
+from sdp_guard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Thin I/O adapters: each turns one outside source into core records (or writes a plan out)."""

@@ -1,0 +1,108 @@
+"""Command line entry point. Only this module maps errors to exit codes and sets up logging.
+
+Command modules are imported lazily (only the one that runs), so ``check --snapshot`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from sdp_guard import __version__
+
+# name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int,
+# and may set EXIT_ON_INPUT_ERROR (check uses 3, the monitoring-plugin "unknown").
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("sdp_guard.commands.check", "find every cause of one-way audio (monitoring exit codes)"),
+    "demo": ("sdp_guard.commands.demo", "run check (and the sync plan) on a built-in demo station"),
+    "snapshot": ("sdp_guard.commands.snapshot", "save the tailnet view to a file for offline check"),
+    "config": ("sdp_guard.commands.config", "show the effective configuration"),
+}
+
+DESCRIPTION = """\
+sdp-guard keeps calls between MikoPBX exchanges two-way when they are linked over Tailscale.
+
+A shared Tailscale node can have another IPv4 in a peer's tailnet than in its owner's; its
+tailscaled then NATs the packets but not the SIP/SDP inside them, so audio goes one way.
+sdp-guard compares the MikoPBX providers, the registry of advertised addresses and the local
+tailnet view, says what is wrong and what to do, and can fix the MikoPBX side.
+
+start here:  sdp-guard demo          (no tailscaled, MikoPBX or root needed)
+then:        sdp-guard check         (on your station; see `sdp-guard check --help`)
+"""
+
+
+def _parser(selected: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sdp-guard",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sdp-guard {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log detail on stderr (-vv: debug)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (modname, helptext) in COMMANDS.items():
+        if name == selected:
+            mod = importlib.import_module(modname)
+            p = sub.add_parser(
+                name,
+                help=helptext,
+                description=mod.__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            mod.add_arguments(p)
+        else:
+            sub.add_parser(name, help=helptext, add_help=False)
+    return parser
+
+
+def _selected(argv: Sequence[str]) -> str | None:
+    for a in argv:
+        if a in COMMANDS:
+            return a
+        if not a.startswith("-"):
+            return None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    selected = _selected(args_list)
+    parser = _parser(selected)
+    args = parser.parse_args(args_list)
+    if not args.command:
+        parser.print_help()
+        return os.EX_USAGE
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="sdp-guard: %(levelname)s: %(message)s", stream=sys.stderr)
+    mod = importlib.import_module(COMMANDS[args.command][0])
+    from sdp_guard.errors import Error, InputError
+
+    try:
+        rc: int = mod.run(args)
+        return rc
+    except InputError as e:
+        _print_error(e)
+        return int(getattr(mod, "EXIT_ON_INPUT_ERROR", e.exit_code))
+    except Error as e:
+        _print_error(e)
+        return int(getattr(mod, "EXIT_ON_ERROR", e.exit_code))
+    except KeyboardInterrupt:
+        print("sdp-guard: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _print_error(e: Exception) -> None:
+    print(f"sdp-guard: error: {e}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Settings in one declarative table: name, default, help, reader.
+
+Precedence: command-line option > configuration file > default (``sdp-guard config show`` says which).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sdp_guard.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = "/etc/sdp-guard/config.yaml"
+DB_PATHS = ("/cf/conf/mikopbx.db", "/var/spool/mikopbx/cf/conf/mikopbx.db")
+# Outside Prometheus' exporter range 9100-9999 (prometheus/prometheus wiki "Default port allocations").
+DEFAULT_LISTEN = "127.0.0.1:8796"
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str | int | float):
+        raise ValueError("expected a string")
+    return str(v)
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | str):
+        raise ValueError("expected a whole number")
+    n = int(v)
+    if n <= 0:
+        raise ValueError("expected a positive number")
+    return n
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def read(v: Any) -> str:
+        # YAML reads a bare `off` as False.
+        s = "off" if v is False else "on" if v is True else str(v)
+        if s not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return s
+
+    return read
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    default: str | int
+    help: str
+    reader: Callable[[Any], Any] = _str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "mikopbx.db",
+        "",
+        "MikoPBX configuration DB (empty: /cf/conf/mikopbx.db on the appliance, "
+        "/var/spool/mikopbx/cf/conf/mikopbx.db on a Docker host, whichever exists)",
+    ),
+    Option("mikopbx.api_url", "http://127.0.0.1", "MikoPBX web server, used by sync for REST API v3"),
+    Option(
+        "mikopbx.api_token_file",
+        "",
+        "file (mode 0600) holding a MikoPBX API key; not needed from 127.0.0.1",
+    ),
+    Option("tailscale.socket", "/var/run/tailscale/tailscaled.sock", "tailscaled's LocalAPI socket"),
+    Option("tailscale.interface", "tailscale0", "the tailnet interface the daemon watches"),
+    Option("registry.file", "/etc/sdp-guard/stations.yaml", "registry of advertised addresses"),
+    Option(
+        "registry.mantela_url",
+        "",
+        "our own mantela.json; peers' files are read one hop from it (empty: off)",
+    ),
+    Option("state_dir", "/var/lib/sdp-guard", "backups, lock file and caches"),
+    Option("lang", "auto", "operator language: en, ja or auto (from the locale)", _choice("auto", "en", "ja")),
+    Option("daemon.listen", DEFAULT_LISTEN, "metrics and /findings listener (ADDR:PORT)"),
+    Option("daemon.recheck_seconds", 60, "safety re-check interval of the daemon", _int),
+    Option(
+        "daemon.auto_sync",
+        "off",
+        "off, or hosts: rewrite stale provider hosts after a renumber",
+        _choice("off", "hosts"),
+    ),
+)
+
+_BY_KEY = {o.key: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Config:
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]  # key -> "default" | "<file>" | "command line"
+    path: str | None
+
+    def get(self, key: str) -> Any:
+        return self.values[key]
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
+        vals = dict(self.values)
+        srcs = dict(self.sources)
+        for k, v in overrides.items():
+            if v is None or v == "":
+                continue
+            vals[k] = _BY_KEY[k].reader(v)
+            srcs[k] = "command line"
+        return Config(vals, srcs, self.path)
+
+    @property
+    def db_path(self) -> str:
+        p = str(self.values["mikopbx.db"])
+        if p:
+            return p
+        for cand in DB_PATHS:
+            if os.path.exists(cand):
+                return cand
+        return DB_PATHS[0]
+
+
+def _flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in doc.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and key not in _BY_KEY:
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def load(path: str | None) -> Config:
+    """Read the config file. A missing *default* file means defaults; a missing named file is an error."""
+    values: dict[str, Any] = {o.key: o.default for o in OPTIONS}
+    sources = {o.key: "default" for o in OPTIONS}
+    explicit = path is not None
+    path = path or DEFAULT_CONFIG_PATH
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(
+                f"configuration file {path} does not exist",
+                "create it (see `sdp-guard config show` for every setting) or drop --config",
+            ) from None
+        return Config(values, sources, None)
+    except OSError as e:
+        raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from None
+    from sdp_guard.adapters.yamlfile import parse_yaml
+
+    doc = parse_yaml(text, path, ConfigError)
+    if doc is None:
+        return Config(values, sources, path)
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    for key, raw in _flatten(doc).items():
+        opt = _BY_KEY.get(key)
+        if opt is None:
+            known = ", ".join(sorted(_BY_KEY))
+            raise ConfigError(f"{path}: unknown setting {key!r}", f"known settings: {known}")
+        try:
+            values[key] = opt.reader(raw)
+        except ValueError as e:
+            raise ConfigError(f"{path}: setting {key}: {e} (got {raw!r})") from None
+        sources[key] = path
+    return Config(values, sources, path)
+
+
+def render(cfg: Config) -> str:
+    """The effective configuration as YAML, each setting with its help and where it came from."""
+    lines = [f"# effective configuration (file: {cfg.path or 'none, defaults'})"]
+    section = ""
+    for o in OPTIONS:
+        head, _, leaf = o.key.rpartition(".")
+        if head != section:
+            section = head
+            if head:
+                lines.append(f"{head}:")
+        indent = "  " if head else ""
+        v = cfg.values[o.key]
+        shown = f'"{v}"' if isinstance(v, str) else str(v)
+        lines.append(f"{indent}# {o.help} [from: {cfg.sources[o.key]}]")
+        lines.append(f"{indent}{leaf}: {shown}")
+        if o.key == "mikopbx.db" and not v:
+            lines.append(f"{indent}# -> resolves to {cfg.db_path}")
+    return "\n".join(lines) + "\n"
