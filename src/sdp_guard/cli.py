@@ -75,7 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     selected = _selected(args_list)
     parser = _parser(selected)
-    args = parser.parse_args(args_list)
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as e:
+        if e.code in (0, None):
+            return 0
+        if selected:
+            mod = importlib.import_module(COMMANDS[selected][0])
+            return int(getattr(mod, "EXIT_ON_USAGE", os.EX_USAGE))
+        return os.EX_USAGE
     if not args.command:
         parser.print_help()
         return os.EX_USAGE

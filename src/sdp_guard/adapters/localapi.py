@@ -1,0 +1,201 @@
+"""tailscaled's LocalAPI over its unix socket: status, whois, and the IPN bus.
+
+Wire format: ipn/ipnstate/ipnstate.go (status), client/tailscale/apitype (whois), ipn/backend.go
+(Notify), tailscale/tailscale @ de9ec7ee (design/tailscale.md). Unknown fields are ignored; a
+missing field we rely on is an error that says which.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sdp_guard.core.addresses import normalize
+from sdp_guard.core.model import Peer, TailnetView
+from sdp_guard.errors import TailnetError
+
+DEFAULT_SOCKET = "/var/run/tailscale/tailscaled.sock"
+HOST = "local-tailscaled.sock"  # apitype.LocalAPIHost
+# InitialState | InitialNetMap | PeerChanges: old daemons send NetMap on change, v1.100+ PeersChanged.
+BUS_MASK = 2 | 8 | 4096
+
+
+def _need(doc: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in doc:
+        raise TailnetError(
+            f"unexpected LocalAPI answer: {where} has no {key!r}",
+            "is this a tailscaled socket? compare with `tailscale status --json`",
+        )
+    return doc[key]
+
+
+def _split_ips(ips: Any) -> tuple[str, str]:
+    v4 = v6 = ""
+    for ip in ips or ():
+        n = normalize(str(ip))
+        if ":" in n:
+            v6 = v6 or n
+        elif n:
+            v4 = v4 or n
+    return v4, v6
+
+
+def parse_status(doc: Any) -> TailnetView:
+    """``GET /localapi/v0/status`` -> TailnetView (without masquerade data)."""
+    if not isinstance(doc, Mapping):
+        raise TailnetError("unexpected LocalAPI answer: status is not a JSON object")
+    state = str(_need(doc, "BackendState", "status"))
+    if state != "Running":
+        raise TailnetError(
+            f"tailscale is not running (BackendState {state})",
+            "check `tailscale status`; log in or run `tailscale up`",
+        )
+    self_doc = _need(doc, "Self", "status")
+    if not isinstance(self_doc, Mapping):
+        raise TailnetError("unexpected LocalAPI answer: status.Self is not an object")
+    self_v4, self_v6 = _split_ips(_need(self_doc, "TailscaleIPs", "status.Self"))
+    peers = []
+    for key, p in (doc.get("Peer") or {}).items():
+        if not isinstance(p, Mapping):
+            raise TailnetError(f"unexpected LocalAPI answer: status.Peer[{key}] is not an object")
+        v4, v6 = _split_ips(_need(p, "TailscaleIPs", f"status.Peer[{key}]"))
+        peers.append(
+            Peer(
+                stable_id=str(p.get("ID") or key),
+                hostname=str(p.get("HostName") or ""),
+                dns_name=str(p.get("DNSName") or ""),
+                ipv4=v4,
+                ipv6=v6,
+                online=bool(p.get("Online")),
+                sharee_node=bool(p.get("ShareeNode")),
+            )
+        )
+    peers.sort(key=lambda x: (x.hostname, x.stable_id))
+    return TailnetView(
+        backend_state=state,
+        self_hostname=str(self_doc.get("HostName") or ""),
+        self_dns_name=str(self_doc.get("DNSName") or ""),
+        self_ipv4=self_v4,
+        self_ipv6=self_v6,
+        magicdns_suffix=str(doc.get("MagicDNSSuffix") or ""),
+        version=str(doc.get("Version") or ""),
+        peers=tuple(peers),
+    )
+
+
+def parse_whois(doc: Any) -> tuple[str, str | None]:
+    """``GET /localapi/v0/whois`` -> (the peer's tailnet IPv4, the address it knows us by or None)."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("Node"), Mapping):
+        raise TailnetError("unexpected LocalAPI answer: whois has no Node object")
+    node = doc["Node"]
+    v4, _ = _split_ips(
+        str(a).split("/", 1)[0] for a in _need(node, "Addresses", "whois.Node") or ()
+    )
+    masq = node.get("SelfNodeV4MasqAddrForThisPeer")
+    return v4, normalize(str(masq)) if masq else None
+
+
+def apply_whois(view: TailnetView, answers: Mapping[str, Any]) -> TailnetView:
+    """Attach whois answers (keyed by the address asked; None = 404) to the peers they name."""
+    masq: dict[str, str | None] = {}
+    for addr, doc in answers.items():
+        if doc is None:
+            continue
+        v4, m = parse_whois(doc)
+        masq[v4 or normalize(addr)] = m
+    peers = tuple(
+        dataclasses.replace(p, masquerade_v4=masq[p.ipv4], whois_known=True) if p.ipv4 in masq else p
+        for p in view.peers
+    )
+    return dataclasses.replace(view, peers=peers)
+
+
+class LocalAPI:
+    """Minimal LocalAPI client. Read permission suffices for everything here."""
+
+    def __init__(self, socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> None:
+        self.socket_path = socket_path
+        self.timeout = timeout
+
+    def _connect(self, timeout: float | None) -> socket.socket:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(self.socket_path)
+        except FileNotFoundError:
+            s.close()
+            raise TailnetError(
+                f"tailscaled socket {self.socket_path} does not exist",
+                "is tailscaled running? check `systemctl status tailscaled`, or pass "
+                "--tailscale-socket PATH (or --snapshot FILE to work offline)",
+            ) from None
+        except OSError as e:
+            s.close()
+            raise TailnetError(
+                f"cannot connect to tailscaled at {self.socket_path}: {e.strerror or e}",
+                "check `systemctl status tailscaled` and `tailscale status`",
+            ) from None
+        return s
+
+    def _request(self, path: str, timeout: float | None) -> tuple[Any, Any]:
+        import http.client
+
+        sock = self._connect(timeout)
+        conn = http.client.HTTPConnection(HOST, timeout=timeout)
+        conn.sock = sock
+        try:
+            conn.request("GET", path, headers={"Host": HOST})
+            return conn, conn.getresponse()
+        except OSError as e:
+            conn.close()
+            raise TailnetError(f"LocalAPI request {path} failed: {e}") from None
+
+    def get_json(self, path: str, *, allow_404: bool = False) -> Any:
+        conn, resp = self._request(path, self.timeout)
+        try:
+            body = resp.read()
+        except OSError as e:
+            raise TailnetError(f"LocalAPI request {path} failed: {e}") from None
+        finally:
+            conn.close()
+        if resp.status == 404 and allow_404:
+            return None
+        if resp.status != 200:
+            text = body.decode("utf-8", "replace").strip()[:200]
+            raise TailnetError(f"LocalAPI {path} answered HTTP {resp.status}: {text}")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise TailnetError(f"LocalAPI {path} did not answer JSON") from None
+
+    def status(self) -> Any:
+        return self.get_json("/localapi/v0/status")
+
+    def whois(self, addr: str) -> Any:
+        """The whois document, or None when tailscaled knows no such peer (HTTP 404)."""
+        return self.get_json(f"/localapi/v0/whois?addr={normalize(addr)}", allow_404=True)
+
+    def watch_bus(self, mask: int = BUS_MASK) -> Iterator[Any]:
+        """Yield Notify objects until the stream closes (tailscaled restart). No read timeout."""
+        conn, resp = self._request(f"/localapi/v0/watch-ipn-bus?mask={mask}", self.timeout)
+        if resp.status != 200:
+            conn.close()
+            raise TailnetError(f"LocalAPI watch-ipn-bus answered HTTP {resp.status}")
+        if conn.sock is not None:
+            conn.sock.settimeout(None)
+        try:
+            while True:
+                line = resp.readline()
+                if not line:
+                    return
+                line = line.strip()
+                if line:
+                    try:
+                        yield json.loads(line)
+                    except ValueError:
+                        raise TailnetError("LocalAPI bus sent a line that is not JSON") from None
+        finally:
+            conn.close()

@@ -1,0 +1,209 @@
+"""Read MikoPBX providers and what decides ``local_net`` from its SQLite DB, read-only.
+
+Columns are selected by name, because real DBs carry legacy columns or lack newer ones
+(tables are built from model annotations at boot, not by migrations: design/mikopbx.md §1).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import logging
+import os
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import Sequence
+
+from sdp_guard.core.model import LocalNet, PbxConfig, Provider
+from sdp_guard.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+LOCK_RETRIES = 3
+BUSY_TIMEOUT_MS = 2000
+
+
+def decode_manualattributes(raw: str | None) -> str:
+    """As MikoPBX's ``Util::parseIniSettings``: decode only canonical base64, else it is plain text."""
+    if not raw:
+        return ""
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return raw
+    if base64.b64encode(data).decode("ascii") != raw:
+        return raw
+    return data.decode("utf-8", errors="replace")
+
+
+def connect_ro(path: str) -> sqlite3.Connection:
+    """Open read-only, WAL-safe (no ``immutable=1``: that returns stale data on a live DB)."""
+    if not os.path.exists(path):
+        raise DatabaseError(
+            f"MikoPBX database {path} does not exist",
+            "on the appliance it is /cf/conf/mikopbx.db; on a Docker host "
+            "/var/spool/mikopbx/cf/conf/mikopbx.db; pass --db PATH",
+        )
+    if not os.access(path, os.R_OK):
+        raise DatabaseError(
+            f"no permission to read {path}",
+            "run as a user in the group that owns the DB (the WAL files next to it must be readable)",
+        )
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as e:
+        raise DatabaseError(f"cannot open {path}: {e}") from None
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {str(r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")')}
+
+
+def _select(conn: sqlite3.Connection, table: str, wanted: Sequence[str], where: str = "") -> list[dict[str, object]]:
+    have = _columns(conn, table)
+    cols = [c for c in wanted if c in have]
+    if not cols:
+        return []
+    sql = f'SELECT {", ".join(f"`{c}`" for c in cols)} FROM "{table}" {where}'
+    rows = []
+    for r in conn.execute(sql):
+        d = {c: r[c] for c in cols}
+        for c in wanted:
+            d.setdefault(c, None)
+        rows.append(d)
+    return rows
+
+
+def _s(v: object) -> str:
+    return "" if v is None else str(v)
+
+
+SIP_COLUMNS = (
+    "uniqid",
+    "type",
+    "disabled",
+    "host",
+    "port",
+    "transport",
+    "registration_type",
+    "noregister",
+    "manualattributes",
+    "description",
+    "username",
+    "outbound_proxy",
+)
+LAN_COLUMNS = ("subnet", "ipaddr", "topology", "extipaddr", "exthostname", "internet", "disabled")
+
+
+def read_pbx(path: str) -> PbxConfig:
+    """Providers (``m_Sip.type='friend'``), their extra hosts and the local_net inputs."""
+    last: Exception | None = None
+    for attempt in range(LOCK_RETRIES):
+        conn = connect_ro(path)
+        try:
+            return _read(conn, path)
+        except sqlite3.OperationalError as e:
+            last = e
+            if "locked" in str(e) or "busy" in str(e):
+                log.info("database %s is locked (attempt %d/%d)", path, attempt + 1, LOCK_RETRIES)
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise DatabaseError(f"cannot read {path}: {e}") from None
+        except sqlite3.DatabaseError as e:
+            raise DatabaseError(
+                f"{path} is not a readable SQLite database: {e}", "check the path: pass --db PATH"
+            ) from None
+        finally:
+            conn.close()
+    raise DatabaseError(
+        f"{path} stayed locked after {LOCK_RETRIES} attempts ({last})",
+        "MikoPBX may be writing a large change; try again in a few seconds",
+    )
+
+
+def _read(conn: sqlite3.Connection, path: str) -> PbxConfig:
+    tables = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    missing = {"m_Sip", "m_Providers"} - tables
+    if missing:
+        raise DatabaseError(
+            f"{path} is not a MikoPBX configuration DB (no table {', '.join(sorted(missing))})",
+            "pass the MikoPBX DB with --db (/cf/conf/mikopbx.db, or on a Docker host "
+            "/var/spool/mikopbx/cf/conf/mikopbx.db)",
+        )
+    provider_rows = _select(conn, "m_Providers", ("uniqid", "type", "sipuid", "note"))
+    notes: dict[str, str] = {}
+    sip_ids: set[str] = set()
+    for r in provider_rows:
+        if _s(r["type"]).upper() not in ("", "SIP"):
+            continue
+        sid = _s(r["sipuid"]) or _s(r["uniqid"])
+        sip_ids.add(sid)
+        notes[sid] = _s(r["note"])
+    extra: dict[str, list[str]] = {}
+    if "m_SipHosts" in tables:
+        for r in _select(conn, "m_SipHosts", ("provider_id", "address", "id"), "ORDER BY id"):
+            if _s(r["address"]).strip():
+                extra.setdefault(_s(r["provider_id"]), []).append(_s(r["address"]).strip())
+    providers = []
+    for r in _select(conn, "m_Sip", SIP_COLUMNS, "ORDER BY id"):
+        if _s(r["type"]) != "friend":
+            continue
+        uid = _s(r["uniqid"])
+        if uid not in sip_ids:
+            continue
+        reg = _s(r["registration_type"])
+        if not reg:
+            reg = "none" if _s(r["noregister"]) == "1" else "outbound"
+        port = r["port"]
+        providers.append(
+            Provider(
+                id=uid,
+                description=_s(r["description"]),
+                host=_s(r["host"]).strip(),
+                port=int(port) if isinstance(port, int) or _s(port).isdigit() else None,
+                transport=_s(r["transport"]),
+                registration_type=reg,
+                disabled=_s(r["disabled"]) == "1",
+                extra_hosts=tuple(extra.get(uid, ())),
+                manualattributes=decode_manualattributes(_s(r["manualattributes"])),
+                username=_s(r["username"]),
+                note=notes.get(uid, ""),
+                outbound_proxy=_s(r["outbound_proxy"]),
+            )
+        )
+    return PbxConfig(providers=tuple(providers), local_net=_local_net(conn, tables))
+
+
+def _local_net(conn: sqlite3.Connection, tables: set[str]) -> LocalNet:
+    nets: list[str] = []
+    if "m_NetworkFilters" in tables:
+        for r in _select(conn, "m_NetworkFilters", ("permit", "local_network")):
+            if _s(r["local_network"]) == "1" and _s(r["permit"]).strip():
+                nets.append(_s(r["permit"]).strip())
+    if "m_LanInterfaces" not in tables:
+        return LocalNet(local_networks=tuple(nets), known=False)
+    topology: str | None = None
+    external = ""
+    for r in _select(conn, "m_LanInterfaces", LAN_COLUMNS):
+        if _s(r["disabled"]) == "1":
+            continue
+        if _s(r["topology"]) == "private" and _s(r["ipaddr"]):
+            try:
+                net = ipaddress.ip_network(f"{_s(r['ipaddr'])}/{_s(r['subnet']) or '32'}", strict=False)
+                nets.append(str(net))
+            except ValueError:
+                log.warning("ignoring LAN interface with bad address %s/%s", r["ipaddr"], r["subnet"])
+        if _s(r["internet"]) == "1":
+            topology = _s(r["topology"]) or None
+            external = _s(r["extipaddr"]).strip() or _s(r["exthostname"]).strip()
+    return LocalNet(
+        local_networks=tuple(nets),
+        internet_topology=topology,
+        external_address=external,
+        known=True,
+    )

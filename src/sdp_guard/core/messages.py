@@ -1,0 +1,194 @@
+"""Operator messages in English and Japanese, one template pair per finding code.
+
+Templates use ``{name}`` fields filled from the finding; missing values print as "?".
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+
+from sdp_guard.core.findings import Code, Finding
+
+LANGS = ("en", "ja")
+ADMIN_URL = "https://login.tailscale.com/admin/machines"
+
+# (message, remedy) per code; the remedy for host-differs depends on whether sync can fix it now.
+TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "host-differs-from-advertised:ready": (
+            "Provider {provider} ({description}) points at {configured}, but station {station} "
+            "advertises {advertised} and our tailnet already has it there: calls go to the wrong "
+            "address.",
+            "Run `sdp-guard sync --dry-run`, then `sdp-guard sync` to set the provider's host and "
+            "accepted hosts to {advertised} (by hand: MikoPBX → Call Routing → Telephony providers "
+            "→ {description}).",
+        ),
+        "host-differs-from-advertised:wait": (
+            "Provider {provider} ({description}) points at {configured}, but station {station} "
+            "advertises {advertised}.",
+            "Renumber first: in the Tailscale admin console ({admin_url}) open machine {node}, "
+            "choose “…” → “Edit machine IPv4…” and set {advertised} (now {observed}); then run "
+            "`sdp-guard sync`.",
+        ),
+        Code.PEER_ADDRESS_DIFFERS.value: (
+            "Station {station}'s machine {node} has {observed} in our tailnet, but its owner "
+            "advertises {advertised}: audio sent to the address in its SDP is lost (one-way audio).",
+            "In the Tailscale admin console ({admin_url}) find machine {node}, choose “…” → "
+            "“Edit machine IPv4…” and set {advertised} (currently {observed}); live calls to it "
+            "drop. Then run `sdp-guard sync`. Or: `sdp-guard renumber {station}`.",
+        ),
+        Code.ADVERTISED_TAKEN.value: (
+            "Station {station} advertises {advertised}, but in our tailnet that address belongs to "
+            "another machine ({holder}): machine {node} cannot be renumbered to it.",
+            "Free {advertised} in your tailnet (renumber {holder}), or ask station {station}'s owner "
+            "to run `sdp-guard sync --fallback media-address` so their SDP carries the address you "
+            "know them by ({observed}).",
+        ),
+        Code.MASQUERADED.value: (
+            "Peer {node} knows our machine as {masquerade}, not {observed}: tailscaled rewrites the "
+            "packets but not the SDP, so {node} sends its audio to an address it cannot reach "
+            "(one-way audio on provider {provider}).",
+            "Ask {node}'s operator to set our machine {self_node} to {observed} in their tailnet "
+            "(admin console → “Edit machine IPv4…”). If that address is taken there, run "
+            "`sdp-guard sync --fallback media-address` here: the SDP toward {node} alone then "
+            "carries {masquerade}.",
+        ),
+        Code.NOT_IN_LOCAL_NET.value: (
+            "MikoPBX treats tailnet peers as external: the internet interface is behind NAT "
+            "(external address {external}) and 100.64.0.0/10 is not a local network, so SDP to "
+            "peers carries {external} instead of our tailnet address.",
+            "Run `sdp-guard sync --fix-local-net --yes` (MikoPBX restarts Asterisk: calls drop), or "
+            "in MikoPBX add 100.64.0.0/10 as a local network (network filters, “local network”).",
+        ),
+        Code.PEER_NOT_IN_TAILNET.value: (
+            "Station {station} (machine {node}, advertised {advertised}) is not a peer in our "
+            "tailnet: provider {provider} cannot reach it.",
+            "Ask station {station}'s owner to share machine {node} with your tailnet, accept the "
+            "share, then run `sdp-guard check` again.",
+        ),
+        Code.PROVIDER_UNMATCHED.value: (
+            "Provider {provider} ({description}) points at tailnet address {configured} but matches "
+            "no station in the registry, so it cannot be checked.",
+            "Add the station to the registry with `providers: [{provider}]`, or correct the host.",
+        ),
+    },
+    "ja": {
+        "host-differs-from-advertised:ready": (
+            "プロバイダ {provider}（{description}）の接続先は {configured} ですが、{station} 局の広報アドレスは "
+            "{advertised} で、当方の tailnet でも既にそのアドレスです。通話が誤ったアドレスへ向かいます。",
+            "`sdp-guard sync --dry-run` で確認後、`sdp-guard sync` でプロバイダのホストと受付ホストを "
+            "{advertised} に更新してください（手作業の場合: MikoPBX →「ルーティング」→「電話プロバイダ」→ "
+            "{description}）。",
+        ),
+        "host-differs-from-advertised:wait": (
+            "プロバイダ {provider}（{description}）の接続先は {configured} ですが、{station} 局の広報アドレスは "
+            "{advertised} です。",
+            "先にアドレスを変更してください: Tailscale 管理コンソール（{admin_url}）でマシン {node} を開き、"
+            "「…」→「Edit machine IPv4…」で {advertised}（現在 {observed}）に設定し、その後 "
+            "`sdp-guard sync` を実行してください。",
+        ),
+        Code.PEER_ADDRESS_DIFFERS.value: (
+            "{station} 局のマシン {node} は当方の tailnet では {observed} ですが、所有者の広報アドレスは "
+            "{advertised} です。SDP に載ったアドレスへの音声が届きません（片方向通話）。",
+            "Tailscale 管理コンソール（{admin_url}）でマシン {node} を探し、「…」→「Edit machine IPv4…」で "
+            "{advertised}（現在 {observed}）に設定してください。このマシンとの通話中の呼は切断されます。"
+            "その後 `sdp-guard sync` を実行してください（`sdp-guard renumber {station}` でも手順を表示できます）。",
+        ),
+        Code.ADVERTISED_TAKEN.value: (
+            "{station} 局の広報アドレス {advertised} は、当方の tailnet では別のマシン（{holder}）が使用中です。"
+            "マシン {node} をこのアドレスに変更できません。",
+            "当方の tailnet で {advertised} を空ける（{holder} のアドレスを変更する）か、{station} 局の所有者に "
+            "`sdp-guard sync --fallback media-address` の実行を依頼し、当方から見えるアドレス（{observed}）を "
+            "SDP に載せてもらってください。",
+        ),
+        Code.MASQUERADED.value: (
+            "ピア {node} からは当方のマシンが {observed} ではなく {masquerade} に見えています。tailscaled は"
+            "パケットは変換しますが SDP は変換しないため、{node} からの音声が届きません（プロバイダ "
+            "{provider} で片方向通話）。",
+            "{node} の運用者に、相手側 tailnet で当方のマシン {self_node} を {observed} に設定するよう依頼して"
+            "ください（管理コンソール →「Edit machine IPv4…」）。そのアドレスが使用中なら、こちらで "
+            "`sdp-guard sync --fallback media-address` を実行すると、{node} 向けの SDP だけが "
+            "{masquerade} を載せます。",
+        ),
+        Code.NOT_IN_LOCAL_NET.value: (
+            "MikoPBX が tailnet のピアを外部とみなしています。インターネット側インターフェースが NAT 配下"
+            "（外部アドレス {external}）で、100.64.0.0/10 がローカルネットワークではないため、SDP に tailnet "
+            "アドレスではなく {external} が載ります。",
+            "`sdp-guard sync --fix-local-net --yes` を実行する（MikoPBX が Asterisk を再起動し通話が切れます）か、"
+            "MikoPBX で 100.64.0.0/10 をローカルネットワークとして追加してください（ネットワークフィルタの"
+            "「ローカルネットワーク」）。",
+        ),
+        Code.PEER_NOT_IN_TAILNET.value: (
+            "{station} 局（マシン {node}、広報アドレス {advertised}）は当方の tailnet のピアではありません。"
+            "プロバイダ {provider} から到達できません。",
+            "{station} 局の所有者にマシン {node} を当方の tailnet へ共有してもらい、共有を承認してから "
+            "`sdp-guard check` を再実行してください。",
+        ),
+        Code.PROVIDER_UNMATCHED.value: (
+            "プロバイダ {provider}（{description}）は tailnet アドレス {configured} を指していますが、"
+            "レジストリのどの局とも対応しないため検査できません。",
+            "レジストリに `providers: [{provider}]` を付けて局を追加するか、ホスト設定を確認してください。",
+        ),
+    },
+}
+
+
+class _Fields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _fields(f: Finding) -> Mapping[str, str]:
+    d = _Fields(
+        provider=f.provider or "?",
+        station=f.station or "?",
+        configured=f.configured or "?",
+        advertised=f.advertised or "?",
+        observed=f.observed or "?",
+        masquerade=f.masquerade or "?",
+        node=f.node or "?",
+        admin_url=ADMIN_URL,
+    )
+    for k, v in f.params:
+        d[k] = v or "?"
+    if d["description"] == "?":
+        d["description"] = f.provider or "?"
+    return d
+
+
+def template_key(f: Finding) -> str:
+    if f.code is Code.HOST_DIFFERS:
+        return f"{f.code.value}:{'ready' if f.param('ready') == 'yes' else 'wait'}"
+    return f.code.value
+
+
+def render(f: Finding, lang: str) -> tuple[str, str]:
+    """(message, remedy) for one finding in ``lang`` (en or ja)."""
+    msg, remedy = TEXTS.get(lang, TEXTS["en"])[template_key(f)]
+    fields = _fields(f)
+    fmt = string.Formatter()
+    return fmt.vformat(msg, (), fields), fmt.vformat(remedy, (), fields)
+
+
+# Short UI strings for the text report.
+UI: dict[str, dict[str, str]] = {
+    "en": {
+        "ok": "OK: no problem found",
+        "summary": "{critical} critical, {warning} warning, {info} info; {providers} providers, "
+        "{peers} tailnet peers, {stations} stations",
+        "remedy": "fix",
+        "status": "sdp-guard {status}",
+        "providers": "Providers",
+        "unmatched": "no station",
+    },
+    "ja": {
+        "ok": "OK: 問題は見つかりませんでした",
+        "summary": "重大 {critical} 件、警告 {warning} 件、情報 {info} 件（プロバイダ {providers}、"
+        "tailnet ピア {peers}、局 {stations}）",
+        "remedy": "対処",
+        "status": "sdp-guard {status}",
+        "providers": "プロバイダ",
+        "unmatched": "対応する局なし",
+    },
+}
