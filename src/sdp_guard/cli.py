@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("sdp_guard.commands.demo", "run check (and the sync plan) on a built-in demo station"),
     "snapshot": ("sdp_guard.commands.snapshot", "save the tailnet view to a file for offline check"),
     "config": ("sdp_guard.commands.config", "show the effective configuration"),
+    "advertise": ("sdp_guard.commands.advertise", "publish our tailnet address (Mantela/YAML)"),
+    "renumber": ("sdp_guard.commands.renumber", "guide or perform a peer's IPv4 edit (TC25)"),
 }
 
 DESCRIPTION = """\

@@ -1,0 +1,287 @@
+"""Publish this station's tailnet address (TC25 step 0), run by the station's owner.
+
+Reads our own node (Self) from tailscaled's LocalAPI (or a snapshot) and prints the Mantela
+extension object aboutMe.tailnet:
+
+  {"ipv4": "100.101.1.1", "node": "station-a", "ipv6": "fd7a:115c:a1e0::1a01",
+   "updated": "2026-11-28"}
+
+  --mantela FILE   patch aboutMe.tailnet in a local mantela.json in place: every other key, the
+                   key order and the file's layout stay as they are; the old file is kept as
+                   FILE.<time>.bak and the new one replaces it atomically. Publish it as usual.
+  --yaml           print the entry for the YAML registry (stations.yaml) instead.
+
+The extension never holds secrets: only the address, machine name and date (Mantela files are
+public). Proposal: docs/mantela-tailnet-extension.md.
+
+自局の tailnet アドレスを周知します（TC25 手順 0）。--mantela で mantela.json の aboutMe.tailnet
+だけを書き換えます（他のキー・順序・書式はそのまま、バックアップ付き）。
+
+exit codes: 0 done (or already up to date), 64 wrong options, 65 unusable input file,
+69 tailscaled not reachable.
+
+examples:
+  sdp-guard advertise
+  sdp-guard advertise --mantela /srv/www/.well-known/mantela.json --dry-run
+  sdp-guard advertise --yaml --name kanda --identifier 6f1c0b6e-...
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import sys
+from typing import Any
+
+from sdp_guard.errors import InputError, UsageError
+
+MSG = {
+    "en": {
+        "hint_print": "put this object under aboutMe.tailnet in your mantela.json "
+        "(or run: sdp-guard advertise --mantela FILE)",
+        "uptodate": "{file}: aboutMe.tailnet is already up to date ({ipv4}); nothing written",
+        "patched": "{file}: aboutMe.tailnet set to {ipv4} (was: {old}); backup: {backup}",
+        "dry": "dry run: {file} would change like this (nothing written):",
+        "publish": "next: publish the file where peers read it (the URL in their "
+        "providers[].mantela), e.g. commit and push it",
+        "secret": "warning: {file} still publishes aboutMe.{key}, a credential; Mantela files are "
+        "public, remove it",
+        "no_node": "warning: this machine's name {name!r} is not a valid machine name; "
+        "'node' left out",
+        "yaml_head": "# add under `stations:` in the YAML registry (stations.yaml) of your peers",
+    },
+    "ja": {
+        "hint_print": "このオブジェクトを mantela.json の aboutMe.tailnet に置いてください"
+        "（または sdp-guard advertise --mantela FILE を実行）",
+        "uptodate": "{file}: aboutMe.tailnet は最新です（{ipv4}）。書き込みはしていません",
+        "patched": "{file}: aboutMe.tailnet を {ipv4} にしました（以前: {old}）。"
+        "バックアップ: {backup}",
+        "dry": "ドライラン: {file} は次のように変わります（書き込みはしていません）:",
+        "publish": "次に: 相手局が読む場所（相手の providers[].mantela の URL）へファイルを公開して"
+        "ください（例: commit して push）",
+        "secret": "警告: {file} は aboutMe.{key}（認証情報）を公開しています。mantela.json は公開"
+        "されるので削除してください",
+        "no_node": "警告: このマシン名 {name!r} はマシン名として不正なため 'node' を省きました",
+        "yaml_head": "# 相手局の YAML レジストリ（stations.yaml）の"
+        " `stations:` の下に追加してください",
+    },
+}
+
+_SECRET_KEYS = ("sipPassword", "sipUsername")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from sdp_guard.commands._inputs import add_config_option
+
+    add_config_option(p)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--tailscale-socket",
+        metavar="PATH",
+        help="tailscaled LocalAPI socket (default /var/run/tailscale/tailscaled.sock)",
+    )
+    src.add_argument(
+        "--snapshot", metavar="FILE", help="read our node from a file made by `sdp-guard snapshot`"
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument(
+        "--mantela", metavar="FILE", help="patch aboutMe.tailnet in this local mantela.json"
+    )
+    out.add_argument("--yaml", action="store_true", help="print a YAML registry entry instead")
+    p.add_argument(
+        "--identifier",
+        metavar="ID",
+        help="our Mantela aboutMe.identifier: put into the YAML entry; with --mantela, the file "
+        "must carry it (guards against patching another station's file)",
+    )
+    p.add_argument("--name", help="station name for the YAML entry (default: the machine name)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="with --mantela: show the change, write nothing"
+    )
+    p.add_argument("--lang", choices=("en", "ja"), help="operator language (default: the locale)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from sdp_guard.commands._inputs import load_config, pick_lang
+
+    cfg = load_config(args)
+    lang = pick_lang(cfg)
+    m = MSG[lang]
+    if args.dry_run and not args.mantela:
+        raise UsageError("--dry-run goes with --mantela FILE")
+    ext, warnings = own_extension(_status_doc(args, cfg), datetime.date.today())
+    for w in warnings:
+        print(m[w[0]].format(**w[1]), file=sys.stderr)
+    if args.mantela:
+        return _patch_file(args.mantela, ext, args.identifier, args.dry_run, m)
+    if args.yaml:
+        sys.stdout.write(
+            yaml_entry(ext, name=args.name, identifier=args.identifier, head=m["yaml_head"])
+        )
+        return 0
+    sys.stdout.write(json.dumps(ext, indent=2) + "\n")
+    print(m["hint_print"], file=sys.stderr)
+    return 0
+
+
+def _status_doc(args: argparse.Namespace, cfg: Any) -> Any:
+    if args.snapshot:
+        from sdp_guard.adapters.snapshot import load_snapshot
+
+        return load_snapshot(args.snapshot)[0]
+    from sdp_guard.adapters.localapi import LocalAPI
+
+    return LocalAPI(str(cfg.get("tailscale.socket"))).status()
+
+
+def own_extension(
+    status_doc: Any, today: datetime.date
+) -> tuple[dict[str, str], list[tuple[str, dict[str, str]]]]:
+    """The extension object for our own node, from a LocalAPI status document."""
+    from sdp_guard.adapters.localapi import parse_status
+    from sdp_guard.core.addresses import first_label
+    from sdp_guard.core.mantela import TailnetExtension, validate_tailnet
+
+    view = parse_status(status_doc)
+    warnings: list[tuple[str, dict[str, str]]] = []
+    if not view.self_ipv4:
+        raise InputError(
+            "this node has no Tailscale IPv4 address",
+            "check `tailscale ip -4`; the tailnet may have IPv4 disabled",
+        )
+    ext = TailnetExtension(
+        ipv4=view.self_ipv4,
+        node=first_label(view.self_dns_name) or view.self_hostname.lower(),
+        ipv6=view.self_ipv6,
+        updated=today.isoformat(),
+    )
+    obj = ext.to_json()
+    problems = validate_tailnet(obj)
+    if any(p.startswith("node:") for p in problems):
+        warnings.append(("no_node", {"name": obj.pop("node", "")}))
+    if any(p.startswith("ipv6:") for p in problems):
+        obj.pop("ipv6", None)
+    problems = validate_tailnet(obj)
+    if problems:
+        raise InputError(
+            f"our node's address cannot be advertised: {'; '.join(problems)}",
+            "is this a Tailscale node? compare with `tailscale status --json`",
+        )
+    return obj, warnings
+
+
+def yaml_entry(
+    ext: dict[str, str], *, name: str | None, identifier: str | None, head: str = ""
+) -> str:
+    """One ``stations:`` list item; strings quoted JSON-style, which YAML reads as is."""
+    lines = [head] if head else []
+    lines.append(f"  - name: {json.dumps(name or ext.get('node') or ext['ipv4'])}")
+    lines.append(f"    ipv4: {ext['ipv4']}")
+    if ext.get("node"):
+        lines.append(f"    node: {ext['node']}")
+    if identifier:
+        lines.append(f"    identifier: {json.dumps(identifier)}")
+    if ext.get("ipv6"):
+        lines.append(f'    ipv6: "{ext["ipv6"]}"')
+    return "\n".join(lines) + "\n"
+
+
+def _patch_file(
+    path: str, ext: dict[str, str], identifier: str | None, dry_run: bool, m: dict[str, str]
+) -> int:
+    from sdp_guard.core.mantela import PatchError, patch_text
+
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise InputError(
+            f"{path} does not exist", "give the path of your local mantela.json"
+        ) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        current = json.loads(text.lstrip("\ufeff")).get("aboutMe", {}).get("tailnet")
+    except (ValueError, AttributeError):
+        current = None
+    if isinstance(current, dict) and isinstance(current.get("updated"), str):
+        same = all(current.get(k) == ext.get(k) for k in ("ipv4", "node", "ipv6"))
+        if same:  # "updated" is when the value last changed: no daily churn from cron
+            ext = {**ext, "updated": current["updated"]}
+    try:
+        new = patch_text(text, ext)
+    except PatchError as e:
+        raise InputError(
+            f"{path}: {e}", "fix the file first (it must be a valid mantela.json)"
+        ) from None
+    doc = json.loads(text.lstrip("\ufeff"))
+    about = doc["aboutMe"]
+    if identifier and about.get("identifier") != identifier:
+        raise UsageError(
+            f"{path} belongs to {about.get('identifier')!r}, not to --identifier {identifier!r}",
+            "check that this is your own station's mantela.json",
+        )
+    for key in _SECRET_KEYS:
+        if about.get(key):
+            print(m["secret"].format(file=path, key=key), file=sys.stderr)
+    old = about.get("tailnet")
+    if new == text:
+        print(m["uptodate"].format(file=path, ipv4=ext["ipv4"]))
+        return 0
+    if dry_run:
+        import difflib
+
+        print(m["dry"].format(file=path))
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                text.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=f"{path} (current)",
+                tofile=f"{path} (planned)",
+            )
+        )
+        return 0
+    backup = write_with_backup(path, text, new)
+    old_s = old.get("ipv4", "?") if isinstance(old, dict) else "-"
+    print(m["patched"].format(file=path, ipv4=ext["ipv4"], old=old_s, backup=backup))
+    print(m["publish"], file=sys.stderr)
+    return 0
+
+
+def write_with_backup(path: str, old: str, new: str) -> str:
+    """Keep ``old`` as ``path.<UTC time>.bak``, then replace ``path`` atomically (same mode)."""
+    st = os.stat(path)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    backup = f"{path}.{stamp}.bak"
+    n = 1
+    while os.path.exists(backup):
+        n += 1
+        backup = f"{path}.{stamp}-{n}.bak"
+    _write(backup, old, st.st_mode & 0o7777, exclusive=True)
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        _write(tmp, new, st.st_mode & 0o7777, exclusive=False)
+        with contextlib.suppress(OSError):  # not root: the file is ours anyway
+            os.chown(tmp, st.st_uid, st.st_gid)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return backup
+
+
+def _write(path: str, text: str, mode: int, *, exclusive: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, mode)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(path, mode)
