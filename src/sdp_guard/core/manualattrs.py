@@ -1,8 +1,8 @@
 """The sdp-guard-owned ``media_address`` block in a provider's manual attributes.
 
 MikoPBX appends a provider's manual attributes to the generated pjsip.conf sections
-(``Util::parseIniSettings``, mikopbx/Core @ e26e6b97 ``src/Core/System/Util.php``). Facts this module
-relies on, all from that function:
+(``Util::parseIniSettings``, mikopbx/Core @ e26e6b97 ``src/Core/System/Util.php``). Facts this
+module relies on, all from that function:
 
 - Lines are split on ``\\n`` only; a line whose trimmed form starts with ``[`` opens a section.
 - **A repeated section name starts that section afresh** (``$manual_data[$section_name] = []``), so
@@ -90,7 +90,7 @@ def remove_media_address(text: str) -> str:
 
 
 def set_media_address(text: str, address: str) -> str:
-    """Put ``media_address = address`` at the end of the last ``[endpoint]`` section, in the block."""
+    """Put ``media_address = address`` in the block at the end of the last ``[endpoint]``."""
     base = remove_media_address(text)
     starts = [s for s in _line_starts(base) if s <= len(base)]
     last_endpoint: int | None = None

@@ -73,7 +73,8 @@ class Waiting:
 
     provider: str | None
     station: str | None
-    reason: str  # renumber-first | advertised-taken | peer-not-in-tailnet | needs-fallback | needs-fix-local-net
+    # renumber-first | advertised-taken | peer-not-in-tailnet | needs-fallback | needs-fix-local-net
+    reason: str
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -330,9 +331,11 @@ def plan_sync(
                 )
 
     order = {p.id: i for i, p in enumerate(pbx.providers)}
-    changes.sort(key=lambda c: (c.provider is None, order.get(c.provider or "", 0), _FIELD_ORDER[c.field]))
-    current = tuple(sorted(touched.values(), key=lambda p: order.get(p.id, 0)))
-    return Plan(tuple(changes), tuple(waiting), current)
+    changes.sort(
+        key=lambda c: (c.provider is None, order.get(c.provider or "", 0), _FIELD_ORDER[c.field])
+    )
+    before = tuple(sorted(touched.values(), key=lambda p: order.get(p.id, 0)))
+    return Plan(tuple(changes), tuple(waiting), before)
 
 
 _FIELD_ORDER = {HOST: 0, EXTRA_HOSTS: 1, MANUAL: 2, LOCAL_NET: 3}
