@@ -31,6 +31,7 @@ from sdp_guard.core.mantela import (
     PeerRead,
     ProviderLink,
     decode_document,
+    merge_stations,
     peer_links,
     stations_from_peers,
 )
@@ -407,3 +408,45 @@ def load_from_config(cfg: Any) -> MantelaResult | None:
     if not url:
         return None
     return load_mantela(url, state_dir=str(cfg.get("state_dir") or "") or None)
+
+
+@dataclass(frozen=True)
+class RegistrySources:
+    """The YAML registry merged with the Mantela source (YAML entries win)."""
+
+    stations: tuple[Station, ...]
+    detail: str
+    mantela: MantelaResult | None = None
+    notes: tuple[str, ...] = ()
+
+
+def load_registry_sources(
+    cfg: Any,
+    load_yaml: Callable[[str], tuple[Station, ...]],
+    *,
+    getter: Getter | None = None,
+) -> RegistrySources:
+    """YAML registry plus, when ``registry.mantela_url`` is set, the stations read via Mantela.
+
+    With Mantela on, a missing *default* stations.yaml is fine (Mantela alone is a registry); a
+    file named in the configuration or on the command line must exist.
+    """
+    path = str(cfg.get("registry.file"))
+    url = str(cfg.get("registry.mantela_url") or "").strip()
+    yaml_st: tuple[Station, ...]
+    if not url:
+        yaml_st = load_yaml(path)
+        return RegistrySources(yaml_st, f"{path} ({len(yaml_st)} stations)")
+    explicit = getattr(cfg, "sources", {}).get("registry.file", "default") != "default"
+    if not explicit and not os.path.exists(path):
+        yaml_st = ()
+        yaml_detail = f"{path} (absent)"
+    else:
+        yaml_st = load_yaml(path)
+        yaml_detail = f"{path} ({len(yaml_st)} stations)"
+    state_dir = str(cfg.get("state_dir") or "") or None
+    res = load_mantela(url, state_dir=state_dir, getter=getter)
+    merged, notes = merge_stations(yaml_st, res.stations)
+    stale = ", stale" if res.stale else ""
+    detail = f"{yaml_detail} + Mantela {url} ({len(res.stations)} stations{stale})"
+    return RegistrySources(merged, detail, res, (*res.notes, *notes))

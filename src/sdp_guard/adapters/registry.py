@@ -171,3 +171,14 @@ def _check_unique(stations: Sequence[Station], text: str, path: str) -> None:
                     "a MikoPBX provider trunks to one station; keep it under one entry",
                 )
             owner[pid] = s.name
+
+
+def load_stations(cfg: Any) -> tuple[tuple[Station, ...], str]:
+    """stations.yaml plus, when ``registry.mantela_url`` is set, peers' Mantela files (YAML wins).
+
+    Returns (stations, a one-line description of the sources for reports).
+    """
+    from sdp_guard.adapters.mantela import load_registry_sources
+
+    src = load_registry_sources(cfg, load_registry)
+    return src.stations, src.detail
