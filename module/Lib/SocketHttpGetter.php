@@ -50,12 +50,12 @@ final class SocketHttpGetter implements HttpGetter
                     throw new TransportError(sprintf('no complete answer within %.1f s', $timeoutSeconds));
                 }
                 stream_set_timeout($sock, (int) floor($left), (int) (($left - floor($left)) * 1e6));
-                $chunk = fread($sock, 65536);
+                $chunk = @fread($sock, 65536);
+                if (stream_get_meta_data($sock)['timed_out']) {
+                    throw new TransportError(sprintf('no complete answer within %.1f s', $timeoutSeconds));
+                }
                 if ($chunk === false) {
                     throw new TransportError("reading from $host:$port failed");
-                }
-                if ($chunk === '' && stream_get_meta_data($sock)['timed_out']) {
-                    throw new TransportError(sprintf('no complete answer within %.1f s', $timeoutSeconds));
                 }
                 $raw .= $chunk;
                 if (strlen($raw) > $this->maxBytes) {
