@@ -17,9 +17,15 @@ from sdp_guard import __version__
 # name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int,
 # and may set EXIT_ON_INPUT_ERROR (check uses 3, the monitoring-plugin "unknown").
 COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("sdp_guard.commands.check", "find every cause of one-way audio (monitoring exit codes)"),
+    "check": (
+        "sdp_guard.commands.check",
+        "find every cause of one-way audio (monitoring exit codes)",
+    ),
     "demo": ("sdp_guard.commands.demo", "run check (and the sync plan) on a built-in demo station"),
-    "snapshot": ("sdp_guard.commands.snapshot", "save the tailnet view to a file for offline check"),
+    "snapshot": (
+        "sdp_guard.commands.snapshot",
+        "save the tailnet view to a file for offline check",
+    ),
     "config": ("sdp_guard.commands.config", "show the effective configuration"),
     "advertise": ("sdp_guard.commands.advertise", "publish our tailnet address (Mantela/YAML)"),
     "renumber": ("sdp_guard.commands.renumber", "guide or perform a peer's IPv4 edit (TC25)"),
@@ -90,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return os.EX_USAGE
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="sdp-guard: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="sdp-guard: %(levelname)s: %(message)s", stream=sys.stderr
+    )
     mod = importlib.import_module(COMMANDS[args.command][0])
     from sdp_guard.errors import Error, InputError
 

@@ -59,13 +59,17 @@ OPTIONS: tuple[Option, ...] = (
         "MikoPBX configuration DB (empty: /cf/conf/mikopbx.db on the appliance, "
         "/var/spool/mikopbx/cf/conf/mikopbx.db on a Docker host, whichever exists)",
     ),
-    Option("mikopbx.api_url", "http://127.0.0.1", "MikoPBX web server, used by sync for REST API v3"),
+    Option(
+        "mikopbx.api_url", "http://127.0.0.1", "MikoPBX web server, used by sync for REST API v3"
+    ),
     Option(
         "mikopbx.api_token_file",
         "",
         "file (mode 0600) holding a MikoPBX API key; not needed from 127.0.0.1",
     ),
-    Option("tailscale.socket", "/var/run/tailscale/tailscaled.sock", "tailscaled's LocalAPI socket"),
+    Option(
+        "tailscale.socket", "/var/run/tailscale/tailscaled.sock", "tailscaled's LocalAPI socket"
+    ),
     Option("tailscale.interface", "tailscale0", "the tailnet interface the daemon watches"),
     Option("registry.file", "/etc/sdp-guard/stations.yaml", "registry of advertised addresses"),
     Option(
@@ -74,7 +78,12 @@ OPTIONS: tuple[Option, ...] = (
         "our own mantela.json; peers' files are read one hop from it (empty: off)",
     ),
     Option("state_dir", "/var/lib/sdp-guard", "backups, lock file and caches"),
-    Option("lang", "auto", "operator language: en, ja or auto (from the locale)", _choice("auto", "en", "ja")),
+    Option(
+        "lang",
+        "auto",
+        "operator language: en, ja or auto (from the locale)",
+        _choice("auto", "en", "ja"),
+    ),
     Option("daemon.listen", DEFAULT_LISTEN, "metrics and /findings listener (ADDR:PORT)"),
     Option("daemon.recheck_seconds", 60, "safety re-check interval of the daemon", _int),
     Option(

@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
             ip = addr.rsplit(":", 1)[0] if addr.count(":") == 1 else addr
             doc = owner.whois.get(ip)
             if doc is None:
-                self._send(404, f"no match for IP:port\n".encode(), "text/plain")
+                self._send(404, b"no match for IP:port\n", "text/plain")
             else:
                 self._send(200, json.dumps(doc).encode())
         elif url.path == "/localapi/v0/watch-ipn-bus":

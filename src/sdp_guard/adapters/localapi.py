@@ -107,7 +107,9 @@ def apply_whois(view: TailnetView, answers: Mapping[str, Any]) -> TailnetView:
         v4, m = parse_whois(doc)
         masq[v4 or normalize(addr)] = m
     peers = tuple(
-        dataclasses.replace(p, masquerade_v4=masq[p.ipv4], whois_known=True) if p.ipv4 in masq else p
+        dataclasses.replace(p, masquerade_v4=masq[p.ipv4], whois_known=True)
+        if p.ipv4 in masq
+        else p
         for p in view.peers
     )
     return dataclasses.replace(view, peers=peers)

@@ -64,7 +64,9 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {str(r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")')}
 
 
-def _select(conn: sqlite3.Connection, table: str, wanted: Sequence[str], where: str = "") -> list[dict[str, object]]:
+def _select(
+    conn: sqlite3.Connection, table: str, wanted: Sequence[str], where: str = ""
+) -> list[dict[str, object]]:
     have = _columns(conn, table)
     cols = [c for c in wanted if c in have]
     if not cols:
@@ -165,7 +167,7 @@ def _read(conn: sqlite3.Connection, path: str) -> PbxConfig:
                 id=uid,
                 description=_s(r["description"]),
                 host=_s(r["host"]).strip(),
-                port=int(port) if isinstance(port, int) or _s(port).isdigit() else None,
+                port=int(_s(port)) if _s(port).isdigit() else None,
                 transport=_s(r["transport"]),
                 registration_type=reg,
                 disabled=_s(r["disabled"]) == "1",
@@ -194,10 +196,14 @@ def _local_net(conn: sqlite3.Connection, tables: set[str]) -> LocalNet:
             continue
         if _s(r["topology"]) == "private" and _s(r["ipaddr"]):
             try:
-                net = ipaddress.ip_network(f"{_s(r['ipaddr'])}/{_s(r['subnet']) or '32'}", strict=False)
+                net = ipaddress.ip_network(
+                    f"{_s(r['ipaddr'])}/{_s(r['subnet']) or '32'}", strict=False
+                )
                 nets.append(str(net))
             except ValueError:
-                log.warning("ignoring LAN interface with bad address %s/%s", r["ipaddr"], r["subnet"])
+                log.warning(
+                    "ignoring LAN interface with bad address %s/%s", r["ipaddr"], r["subnet"]
+                )
         if _s(r["internet"]) == "1":
             topology = _s(r["topology"]) or None
             external = _s(r["extipaddr"]).strip() or _s(r["exthostname"]).strip()

@@ -54,7 +54,7 @@ def _validate(doc: Any, text: str, path: str) -> None:
     from sdp_guard.schemas._stations_validator import validate
 
     try:
-        validate(doc)
+        validate(doc)  # type: ignore[no-untyped-call]
     except JsonSchemaValueException as e:
         steps = _steps(e.name or "data")
         raise RegistryError(_describe(e, steps, doc, text, path), _hint(e, steps)) from None
@@ -85,11 +85,13 @@ def _describe(e: Any, steps: list[str | int], doc: Any, text: str, path: str) ->
 def _rule_text(e: Any, field: str) -> str:
     rule = e.rule
     if rule == "required":
-        return e.message.split(" must ", 1)[-1].replace("contain", "must contain", 1)
+        return str(e.message).split(" must ", 1)[-1].replace("contain", "must contain", 1)
     if rule == "additionalProperties":
-        extra = sorted(set(e.value) - set(e.definition.get("properties", {}))) if isinstance(
-            e.value, Mapping
-        ) else []
+        extra = (
+            sorted(set(e.value) - set(e.definition.get("properties", {})))
+            if isinstance(e.value, Mapping)
+            else []
+        )
         known = ", ".join(e.definition.get("properties", {}))
         return f"unknown field(s) {', '.join(extra)} (known: {known})"
     leaf = field.split(".")[-1] if field else "document"
@@ -120,7 +122,9 @@ def _line_of(text: str, steps: Sequence[str | int]) -> int | None:
         line = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode) and isinstance(step, str):
             node = next((v for k, v in node.value if k.value == step), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value)
+        ):
             node = node.value[step]
         else:
             node = None

@@ -24,17 +24,32 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 def add_input_options(p: argparse.ArgumentParser, *, snapshot: bool = True) -> None:
     add_config_option(p)
     g = p.add_argument_group("inputs")
-    g.add_argument("--db", metavar="PATH", help="MikoPBX DB (default: /cf/conf/mikopbx.db, or "
-                   "/var/spool/mikopbx/cf/conf/mikopbx.db on a Docker host)")
-    g.add_argument("--registry", metavar="PATH",
-                   help="registry of advertised addresses (default /etc/sdp-guard/stations.yaml)")
+    g.add_argument(
+        "--db",
+        metavar="PATH",
+        help="MikoPBX DB (default: /cf/conf/mikopbx.db, or "
+        "/var/spool/mikopbx/cf/conf/mikopbx.db on a Docker host)",
+    )
+    g.add_argument(
+        "--registry",
+        metavar="PATH",
+        help="registry of advertised addresses (default /etc/sdp-guard/stations.yaml)",
+    )
     src = g.add_mutually_exclusive_group()
-    src.add_argument("--tailscale-socket", metavar="PATH",
-                     help="tailscaled LocalAPI socket (default /var/run/tailscale/tailscaled.sock)")
+    src.add_argument(
+        "--tailscale-socket",
+        metavar="PATH",
+        help="tailscaled LocalAPI socket (default /var/run/tailscale/tailscaled.sock)",
+    )
     if snapshot:
-        src.add_argument("--snapshot", metavar="FILE",
-                         help="read the tailnet view from a file made by `sdp-guard snapshot`")
-    g.add_argument("--lang", choices=("en", "ja"), help="operator language (default: from the locale)")
+        src.add_argument(
+            "--snapshot",
+            metavar="FILE",
+            help="read the tailnet view from a file made by `sdp-guard snapshot`",
+        )
+    g.add_argument(
+        "--lang", choices=("en", "ja"), help="operator language (default: from the locale)"
+    )
 
 
 def load_config(args: argparse.Namespace) -> config_mod.Config:

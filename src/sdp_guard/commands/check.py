@@ -46,9 +46,15 @@ EXIT_ON_USAGE = 3
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_input_options(p)
     out = p.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help="one JSON document on stdout (docs/findings-json.md)")
-    out.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                     help="colour the text report (auto: only on a terminal, never with NO_COLOR)")
+    out.add_argument(
+        "--json", action="store_true", help="one JSON document on stdout (docs/findings-json.md)"
+    )
+    out.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text report (auto: only on a terminal, never with NO_COLOR)",
+    )
 
 
 def use_color(choice: str, stream: Any = None) -> bool:

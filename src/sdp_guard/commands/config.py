@@ -1,7 +1,7 @@
 """Show the effective configuration: every setting, its value, its help, and where it came from.
 
-  sdp-guard config show
-  sdp-guard config show --config /etc/sdp-guard/config.yaml
+sdp-guard config show
+sdp-guard config show --config /etc/sdp-guard/config.yaml
 """
 
 from __future__ import annotations

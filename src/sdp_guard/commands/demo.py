@@ -17,15 +17,23 @@ import argparse
 import os
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
-from sdp_guard.commands.check import emit, report_document
 from sdp_guard.commands._inputs import load_config, load_inputs, pick_lang
+
+if TYPE_CHECKING:
+    from sdp_guard.demo import DemoFiles
+from sdp_guard.commands.check import emit, report_document
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", metavar="DIR", help="write the demo files into DIR and keep them")
-    p.add_argument("--json", action="store_true", help="print the findings document instead of text")
-    p.add_argument("--lang", choices=("en", "ja"), help="operator language (default: from the locale)")
+    p.add_argument(
+        "--json", action="store_true", help="print the findings document instead of text"
+    )
+    p.add_argument(
+        "--lang", choices=("en", "ja"), help="operator language (default: from the locale)"
+    )
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
 
@@ -39,18 +47,21 @@ def run(args: argparse.Namespace) -> int:
         return _run_in(args, demo.build(d))
 
 
-def _run_in(args: argparse.Namespace, files: object) -> int:
+def _run_in(args: argparse.Namespace, files: DemoFiles) -> int:
     ns = argparse.Namespace(
         config=None,
-        db=getattr(files, "db"),
-        registry=getattr(files, "registry"),
-        snapshot=getattr(files, "snapshot"),
+        db=files.db,
+        registry=files.registry,
+        snapshot=files.snapshot,
         tailscale_socket=None,
         lang=args.lang,
     )
     cfg = load_config(ns)
     if not args.json:
-        print("sdp-guard demo: station Ochanomizu (100.70.10.2) and four peers; see "
-              "`sdp-guard demo --help` for the story.\n", file=sys.stderr)
+        print(
+            "sdp-guard demo: station Ochanomizu (100.70.10.2) and four peers; see "
+            "`sdp-guard demo --help` for the story.\n",
+            file=sys.stderr,
+        )
     inputs = load_inputs(ns, cfg)
     return emit(report_document(inputs, pick_lang(cfg)), args.json, args.color)

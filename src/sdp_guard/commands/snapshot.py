@@ -15,7 +15,9 @@ from sdp_guard.commands._inputs import add_input_options, load_config, load_inpu
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write (- for stdout)")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", required=True, help="where to write (- for stdout)"
+    )
     add_input_options(p, snapshot=False)
 
 
@@ -32,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         write_json_atomic(args.output, doc)
-        print(f"wrote {args.output} ({len(inputs.view.peers)} peers, {len(inputs.raw_whois)} whois answers)",
-              file=sys.stderr)
+        print(
+            f"wrote {args.output} ({len(inputs.view.peers)} peers, {len(inputs.raw_whois)} whois answers)",
+            file=sys.stderr,
+        )
     return 0

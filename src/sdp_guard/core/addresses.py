@@ -28,7 +28,7 @@ def normalize(text: str | None) -> str:
             s = s[1:end]
     elif s.count(":") == 1:
         # host:port (an IPv6 literal has at least two colons)
-        s = s.split(":", 1)[0]
+        s = s.split(":", 1)[0].strip()
     if "/" in s:
         base, _, plen = s.partition("/")
         ip = _parse_ip(base)

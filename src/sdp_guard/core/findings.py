@@ -16,7 +16,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-class Code(str, enum.Enum):
+class Code(enum.StrEnum):
     HOST_DIFFERS = "host-differs-from-advertised"
     PEER_ADDRESS_DIFFERS = "peer-address-differs-from-advertised"
     ADVERTISED_TAKEN = "advertised-address-taken"

@@ -27,7 +27,9 @@ class Provider:
 class LocalNet:
     """What decides MikoPBX's ``local_net`` (and whether it rewrites SDP to its external address)."""
 
-    local_networks: tuple[str, ...] = ()  # CIDRs: filters with local_network='1' + private LAN subnets
+    local_networks: tuple[
+        str, ...
+    ] = ()  # CIDRs: filters with local_network='1' + private LAN subnets
     internet_topology: str | None = None  # 'private' | 'public' | None when unknown
     external_address: str = ""  # extipaddr or exthostname of the internet interface
     known: bool = False  # False when the DB lacks m_LanInterfaces (cannot decide)

@@ -57,11 +57,31 @@ def _b64(text: str) -> str:
 
 PROVIDERS = [
     # uniqid, description, registration, host, manualattributes, note
-    ("SIP-TRUNK-4F2A9C1E", "Kanda exchange", "none", "100.101.12.34",
-     "[endpoint]\ncallerid = Kanda Exchange <0300>\n", "Peer trunk to Kanda"),
-    ("SIP-TRUNK-7B3D0E55", "Shibuya exchange", "outbound", "100.88.7.19", "", "We register to Shibuya"),
+    (
+        "SIP-TRUNK-4F2A9C1E",
+        "Kanda exchange",
+        "none",
+        "100.101.12.34",
+        "[endpoint]\ncallerid = Kanda Exchange <0300>\n",
+        "Peer trunk to Kanda",
+    ),
+    (
+        "SIP-TRUNK-7B3D0E55",
+        "Shibuya exchange",
+        "outbound",
+        "100.88.7.19",
+        "",
+        "We register to Shibuya",
+    ),
     ("SIP-TRUNK-C81E2D07", "Ueno exchange", "inbound", "100.120.33.8", "", "Ueno registers to us"),
-    ("SIP-TRUNK-2D9E6A10", "Ikebukuro exchange", "none", "100.65.20.20", "", "Peer trunk to Ikebukuro"),
+    (
+        "SIP-TRUNK-2D9E6A10",
+        "Ikebukuro exchange",
+        "none",
+        "100.65.20.20",
+        "",
+        "Peer trunk to Ikebukuro",
+    ),
 ]
 
 
@@ -88,8 +108,24 @@ def build(directory: str) -> DemoFiles:
                 "INSERT INTO m_Sip (uniqid, disabled, extension, type, registration_type, host, port,"
                 " username, secret, transport, nat, dtmfmode, qualifyfreq, qualify,"
                 " manualattributes, description) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (uid, "0", "", "friend", reg, host, 5060, f"ochanomizu{i}", f"demo-secret-{i}",
-                 "udp", "auto_force", "auto", 60, "1", _b64(attrs) if attrs else "", desc),
+                (
+                    uid,
+                    "0",
+                    "",
+                    "friend",
+                    reg,
+                    host,
+                    5060,
+                    f"ochanomizu{i}",
+                    f"demo-secret-{i}",
+                    "udp",
+                    "auto_force",
+                    "auto",
+                    60,
+                    "1",
+                    _b64(attrs) if attrs else "",
+                    desc,
+                ),
             )
             conn.execute("INSERT INTO m_SipHosts (provider_id, address) VALUES (?,?)", (uid, host))
         # A phone (type='peer'): never a provider, never reported.
