@@ -150,6 +150,8 @@ def spawn(ns: str, argv: Sequence[str], *, stdout: int | None = None) -> subproc
 
 def finish(p: subprocess.Popen[bytes], timeout: float) -> tuple[int, str]:
     """Wait (bounded) for a spawned process; kill it if it overstays. Returns (rc, stderr)."""
+    if p.pid not in JANITOR.procs and p.returncode is not None:
+        return p.returncode, ""  # already finished and collected
     try:
         _, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -260,9 +262,7 @@ def _router_rules(net: Tailnet) -> str:
     views = []
     for role in ("a", "b", "c"):
         addrs = ", ".join(sorted(net.reachable_from(role)))
-        views.append(
-            f'        iifname "r-{role}" ip daddr != {{ {addrs} }} counter name lost drop'
-        )
+        views.append(f'        iifname "r-{role}" ip daddr != {{ {addrs} }} counter name lost drop')
     nat = ""
     if net.masquerade:
         # A's tailscaled, per peer: only traffic between A and B is rewritten.
@@ -339,8 +339,18 @@ def build(net: Tailnet) -> Iterator[Lab]:
             lab.exec(role, ["ip", "addr", "add", f"{lab.self_ip[role]}/32", "dev", "lo"])
             lab.exec(
                 role,
-                ["ip", "route", "add", TAILNET, "via", rt, "dev", "transit"]
-                + ["src", lab.self_ip[role]],
+                [
+                    "ip",
+                    "route",
+                    "add",
+                    TAILNET,
+                    "via",
+                    rt,
+                    "dev",
+                    "transit",
+                    "src",
+                    lab.self_ip[role],
+                ],
             )
             lab.exec("r", ["ip", "addr", "add", f"{rt}/30", "dev", f"r-{role}"])
             lab.exec("r", ["ip", "link", "set", f"r-{role}", "up"])

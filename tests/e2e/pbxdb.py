@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import os
 import sqlite3
 from pathlib import Path
 
-SCHEMA = Path("/work/shared/fixtures/mikopbx/schema.sql")
+FIXTURES = Path("/work/shared/fixtures")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,9 +31,20 @@ class Trunk:
 
 
 def schema_path() -> Path:
-    """The fixture next to the checkout (../shared/fixtures), else its usual absolute place."""
-    cand = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "mikopbx" / "schema.sql"
-    return cand if cand.exists() else SCHEMA
+    """The real schema from the shared fixtures."""
+    return fixtures_dir() / "mikopbx" / "schema.sql"
+
+
+def fixtures_dir() -> Path:
+    """$SDP_GUARD_FIXTURES, $SDP_GUARD_SHARED/fixtures, ../shared/fixtures beside the checkout."""
+    env = os.environ.get("SDP_GUARD_FIXTURES")
+    if env:
+        return Path(env)
+    shared = os.environ.get("SDP_GUARD_SHARED")
+    if shared:
+        return Path(shared) / "fixtures"
+    cand = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+    return cand if cand.exists() else FIXTURES
 
 
 def create(path: Path, trunks: list[Trunk]) -> Path:
@@ -41,7 +53,8 @@ def create(path: Path, trunks: list[Trunk]) -> Path:
     try:
         con.executescript(schema_path().read_text(encoding="utf-8"))
         con.execute(
-            "INSERT INTO m_NetworkFilters (permit, deny, newer_block_ip, local_network, description)"
+            "INSERT INTO m_NetworkFilters"
+            " (permit, deny, newer_block_ip, local_network, description)"
             " VALUES ('100.64.0.0/10', '0.0.0.0/0', '0', '1', 'Tailscale tailnet')"
         )
         for t in trunks:
@@ -146,4 +159,3 @@ def read(path: Path, uniqid: str) -> ProviderView:
         extra_hosts=hosts,
         note=str(row[3] or ""),
     )
-

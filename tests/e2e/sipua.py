@@ -21,6 +21,7 @@ PACKETS = 60  # RTP packets each side sends per call
 PTIME_MS = 20
 PAYLOAD = 160  # 20 ms of PCMA at 8 kHz
 CALL_TIMEOUT = 20.0  # seconds, whole call including setup
+FAILED_CALL_TIMEOUT = 4.0  # a call whose INVITE is expected to vanish gives up after this
 
 
 def write_rtp_pcap(path: Path, packets: int = PACKETS) -> None:
@@ -172,6 +173,7 @@ class CallResult:
             f"{c.upper()} received {self.received[c]}/{self.sent[d]}, "
             f"{d.upper()} received {self.received[d]}/{self.sent[c]}, "
             f"{self.lost_in_tailnet} lost in the tailnet"
+            + ("" if self.caller_rc == 0 else f"; call failed (SIPp exit {self.caller_rc})")
         )
 
 
@@ -184,11 +186,13 @@ class Sipp:
         (workdir / "uas.xml").write_text(UAS_XML, encoding="ascii")
         self.n = 0
 
-    def _argv(self, lab: netlab.Lab, leg: Leg, scenario: str, tag: str) -> list[str]:
+    def _argv(
+        self, lab: netlab.Lab, leg: Leg, scenario: str, tag: str, timeout: float = CALL_TIMEOUT
+    ) -> list[str]:
         ip = lab.self_ip[leg.role]
         port = netlab.RTP_PORT[leg.role]
         return [
-            "timeout", "-s", "KILL", str(int(CALL_TIMEOUT) + 5),
+            "timeout", "-s", "KILL", str(int(timeout) + 5),
             "sipp",
             "-sf", str(self.dir / scenario),
             "-i", ip, "-p", str(netlab.SIP_PORT),
@@ -197,18 +201,27 @@ class Sipp:
             "-key", "pcap", str(self.pcap),
             "-d", str(PACKETS * PTIME_MS + 600),  # the <pause/> while audio plays
             "-m", "1",
-            "-timeout", f"{int(CALL_TIMEOUT)}s",
+            "-timeout", f"{int(timeout)}s",
             "-timeout_error",
             "-trace_err", "-error_file", str(self.dir / f"{tag}.errors"),
             "-nostdin",
         ]  # fmt: skip
 
-    def call(self, lab: netlab.Lab, caller: Leg, callee: Leg, target: str, port: int) -> CallResult:
+    def call(
+        self,
+        lab: netlab.Lab,
+        caller: Leg,
+        callee: Leg,
+        target: str,
+        port: int,
+        timeout: float = CALL_TIMEOUT,
+    ) -> CallResult:
         """One call from `caller` to `target:port`; returns what each side measured."""
         self.n += 1
         lab.reset_counters()
         uas_tag, uac_tag = f"call{self.n}-uas-{callee.role}", f"call{self.n}-uac-{caller.role}"
         uas = netlab.spawn(lab.ns[callee.role], self._argv(lab, callee, "uas.xml", uas_tag))
+        rc, err = -1, ""
         try:
             netlab.wait_until(
                 f"SIPp UAS in {callee.role.upper()} to listen on {netlab.SIP_PORT}",
@@ -217,17 +230,16 @@ class Sipp:
             )
             if uas.poll() is not None:
                 raise netlab.LabError(
-                    f"SIPp UAS exited early: {netlab.finish(uas, 1)[1]}"
-                    f"{self._errors(uas_tag)}"
+                    f"SIPp UAS exited early: {netlab.finish(uas, 1)[1]}{self._errors(uas_tag)}"
                 )
             uac = netlab.spawn(
                 lab.ns[caller.role],
-                [*self._argv(lab, caller, "uac.xml", uac_tag), f"{target}:{port}"],
+                [*self._argv(lab, caller, "uac.xml", uac_tag, timeout), f"{target}:{port}"],
             )
-            rc, err = netlab.finish(uac, CALL_TIMEOUT + 5)
+            rc, err = netlab.finish(uac, timeout + 5)
         finally:
-            # The UAS ends by itself after the BYE; if the BYE was lost it is killed here.
-            netlab.finish(uas, 3)
+            # The UAS ends by itself after the BYE; if the call never reached it, it is killed.
+            netlab.finish(uas, 3 if rc == 0 else 0.2)
         log = (err.strip() + self._errors(uac_tag)).strip()
         roles = (caller.role, callee.role)
         return CallResult(

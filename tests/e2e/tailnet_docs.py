@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from . import netlab
-
-FIXTURES = Path("/work/shared/fixtures/tailscale")
+from .pbxdb import fixtures_dir
 
 
 def _fixture(name: str) -> Any:
-    cand = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tailscale" / name
-    return json.loads((cand if cand.exists() else FIXTURES / name).read_text(encoding="utf-8"))
+    path = fixtures_dir() / "tailscale" / name
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 _NODES = {
@@ -129,11 +127,6 @@ def whois(role: str, net: netlab.Tailnet) -> dict[str, Any]:
         doc["UserProfile"]["ID"] = uid
         out[ipv4] = doc
     return out
-
-
-def snapshot(role: str, net: netlab.Tailnet) -> dict[str, Any]:
-    """The lead's offline snapshot format (`sdp-guard check --snapshot FILE`)."""
-    return {"schema_version": 1, "status": status(role, net), "whois": whois(role, net)}
 
 
 REGISTRY_YAML = f"""\
