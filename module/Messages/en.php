@@ -38,12 +38,10 @@ return [
     'module_sdp_guard_NoFindings' => 'No problems found.',
     'module_sdp_guard_ProviderOk' => 'No findings for this provider.',
     'module_sdp_guard_GeneralGroup' => 'Not tied to one provider',
-    'module_sdp_guard_Provider' => 'Provider',
     'module_sdp_guard_Host' => 'Host',
     'module_sdp_guard_Station' => 'Station',
     'module_sdp_guard_NoStation' => 'no station matched',
     'module_sdp_guard_Severity' => 'Severity',
-    'module_sdp_guard_Check' => 'Check',
     'module_sdp_guard_Addresses' => 'Addresses',
     'module_sdp_guard_Addr_configured' => 'configured',
     'module_sdp_guard_Addr_advertised' => 'advertised',
@@ -66,5 +64,4 @@ return [
     'module_sdp_guard_RunWorker' => 'Run the daemon on this PBX (module worker)',
     'module_sdp_guard_RunWorkerHelp' => 'Only when python3 and sdp-guard are installed on the PBX itself. Leave off when the daemon runs on the Docker host.',
     'module_sdp_guard_Save' => 'Save',
-    'module_sdp_guard_Saved' => 'Settings saved.',
 ];

@@ -36,12 +36,10 @@ return [
     'module_sdp_guard_NoFindings' => '問題は見つかりませんでした。',
     'module_sdp_guard_ProviderOk' => 'このプロバイダに検出結果はありません。',
     'module_sdp_guard_GeneralGroup' => '特定のプロバイダに属さない結果',
-    'module_sdp_guard_Provider' => 'プロバイダ',
     'module_sdp_guard_Host' => 'ホスト',
     'module_sdp_guard_Station' => '局',
     'module_sdp_guard_NoStation' => '該当する局なし',
     'module_sdp_guard_Severity' => '重要度',
-    'module_sdp_guard_Check' => '検査項目',
     'module_sdp_guard_Addresses' => 'アドレス',
     'module_sdp_guard_Addr_configured' => '設定値',
     'module_sdp_guard_Addr_advertised' => '公示値',
@@ -64,5 +62,4 @@ return [
     'module_sdp_guard_RunWorker' => 'この PBX でデーモンを動かす（モジュールワーカー）',
     'module_sdp_guard_RunWorkerHelp' => 'PBX 本体に python3 と sdp-guard がある場合だけ使います。デーモンを Docker ホストで動かす場合はオフのままにします。',
     'module_sdp_guard_Save' => '保存',
-    'module_sdp_guard_Saved' => '設定を保存しました。',
 ];

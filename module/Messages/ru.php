@@ -36,12 +36,10 @@ return [
     'module_sdp_guard_NoFindings' => 'Проблем не найдено.',
     'module_sdp_guard_ProviderOk' => 'По этому провайдеру замечаний нет.',
     'module_sdp_guard_GeneralGroup' => 'Не относится к одному провайдеру',
-    'module_sdp_guard_Provider' => 'Провайдер',
     'module_sdp_guard_Host' => 'Хост',
     'module_sdp_guard_Station' => 'Станция',
     'module_sdp_guard_NoStation' => 'станция не определена',
     'module_sdp_guard_Severity' => 'Важность',
-    'module_sdp_guard_Check' => 'Проверка',
     'module_sdp_guard_Addresses' => 'Адреса',
     'module_sdp_guard_Addr_configured' => 'в настройках',
     'module_sdp_guard_Addr_advertised' => 'объявленный',
@@ -64,5 +62,4 @@ return [
     'module_sdp_guard_RunWorker' => 'Запускать демон на этой АТС (воркер модуля)',
     'module_sdp_guard_RunWorkerHelp' => 'Только если python3 и sdp-guard установлены на самой АТС. Оставьте выключенным, если демон работает на хосте Docker.',
     'module_sdp_guard_Save' => 'Сохранить',
-    'module_sdp_guard_Saved' => 'Настройки сохранены.',
 ];
