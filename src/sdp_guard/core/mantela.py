@@ -311,6 +311,7 @@ def stations_from_peers(reads: Sequence[PeerRead]) -> tuple[tuple[Station, ...],
             notes.append(f"{label}: {r.error or 'not read'}")
             continue
         d = r.doc
+        label = d.name or label
         ident = d.identifier or r.link.identifier
         if d.identifier and r.link.identifier and d.identifier != r.link.identifier:
             notes.append(
