@@ -1,0 +1,208 @@
+"""MikoPBX REST API v3 client: SIP providers and firewall (network filter) records.
+
+Facts from github.com/mikopbx/Core @ e26e6b973bbef6a0d4d1064fe495e62c70f475df:
+
+- ``/pbxcore/api/v3/sip-providers`` (``Controllers/SipProviders/RestController.php``): GET list
+  (``includeDisabled=true`` to see disabled ones, ``Lib/ProvidersManagementProcessor.php``), GET,
+  PATCH ``/{id}`` where ``{id}`` is the uniqid. Security: LOCALHOST or BEARER_TOKEN, so requests
+  from 127.0.0.1 need no token.
+- Every answer is a ``PBXApiResult`` envelope (``Lib/PBXApiResult.php``): ``result``, ``data``,
+  ``messages`` (``{"error": [...]}``), ``function``, ``processor``, ``pid``. A business error
+  comes as HTTP 422 with ``result: false`` (``Controllers/BaseController.php``).
+- ``/pbxcore/api/v3/firewall`` (``Controllers/Firewall/RestController.php``,
+  ``Lib/Firewall/SaveRecordAction.php``) writes ``m_NetworkFilters``; ``/network-filters`` is
+  read-only.
+
+The bearer token is read from a file that must not be readable by group or others; it is sent
+only in the ``Authorization`` header and never logged or put into an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import urllib.parse
+from typing import Any
+
+from sdp_guard.errors import ApiError, ConfigError
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = "/pbxcore/api/v3/sip-providers"
+FIREWALL = "/pbxcore/api/v3/firewall"
+
+HINT_DOWN = (
+    "is MikoPBX running and is its web server reachable at this address? Set --api-url or "
+    "mikopbx.api_url. For a stopped MikoPBX use --offline-db."
+)
+HINT_AUTH = (
+    "requests from 127.0.0.1 need no token; from anywhere else put a MikoPBX API key "
+    "(System → API keys) into a file with mode 0600 and set mikopbx.api_token_file"
+)
+
+
+def read_token(path: str) -> str:
+    """The API key from ``path``; refuses files that group or others can read."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ConfigError(f"API token file {path} does not exist") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read API token file {path}: {e.strerror}") from None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"API token file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):04o})",
+            f"chmod 600 {path}",
+        )
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except OSError as e:
+        raise ConfigError(f"cannot read API token file {path}: {e.strerror}") from None
+    if not token:
+        raise ConfigError(f"API token file {path} is empty")
+    return token
+
+
+class MikoPbxApi:
+    """A small synchronous client (stdlib ``http.client``, imported on first use)."""
+
+    def __init__(self, base_url: str, token: str = "", timeout: float = 10.0) -> None:
+        parts = urllib.parse.urlsplit(base_url if "://" in base_url else f"http://{base_url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"MikoPBX API URL {base_url!r} is not an http(s) URL")
+        self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self._scheme = parts.scheme
+        self._host = parts.hostname
+        self._port = parts.port
+        self._prefix = parts.path.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+
+    def __repr__(self) -> str:  # never show the token
+        return f"MikoPbxApi({self.base_url!r}, token={'set' if self._token else 'none'})"
+
+    # -- transport -------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """Send one request; return the envelope's ``data``; raise ApiError with a clear message."""
+        import http.client
+
+        conn: http.client.HTTPConnection
+        if self._scheme == "https":
+            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout)
+        else:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+        headers = {"Accept": "application/json"}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        where = f"{method} {self.base_url}{path}"
+        log.debug("MikoPBX API %s", where)
+        try:
+            conn.request(method, self._prefix + path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            status = resp.status
+        except TimeoutError:
+            raise ApiError(
+                f"MikoPBX REST API did not answer within {self.timeout:g} s ({where})", HINT_DOWN
+            ) from None
+        except (ConnectionError, http.client.HTTPException, OSError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            raise ApiError(
+                f"MikoPBX REST API is not reachable ({where}): {reason}", HINT_DOWN
+            ) from None
+        finally:
+            conn.close()
+        return _parse(status, raw, where)
+
+    # -- providers -------------------------------------------------------------------------
+
+    def list_providers(self) -> list[dict[str, Any]]:
+        data = self.request("GET", PROVIDERS + "?includeDisabled=true")
+        if not isinstance(data, list):
+            raise ApiError(f"unexpected provider list from MikoPBX ({self.base_url}{PROVIDERS})")
+        return [d for d in data if isinstance(d, dict)]
+
+    def get_provider(self, provider_id: str) -> dict[str, Any]:
+        data = self.request("GET", f"{PROVIDERS}/{urllib.parse.quote(provider_id)}")
+        if not isinstance(data, dict) or data.get("id") != provider_id:
+            raise ApiError(f"unexpected answer for provider {provider_id} from MikoPBX")
+        return data
+
+    def patch_provider(self, provider_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        data = self.request("PATCH", f"{PROVIDERS}/{urllib.parse.quote(provider_id)}", body)
+        return data if isinstance(data, dict) else {}
+
+    # -- network filters -------------------------------------------------------------------
+
+    def list_filters(self) -> list[dict[str, Any]]:
+        data = self.request("GET", FIREWALL)
+        if not isinstance(data, list):
+            raise ApiError(f"unexpected firewall list from MikoPBX ({self.base_url}{FIREWALL})")
+        return [d for d in data if isinstance(d, dict)]
+
+    def patch_filter(self, filter_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        data = self.request("PATCH", f"{FIREWALL}/{urllib.parse.quote(filter_id)}", body)
+        return data if isinstance(data, dict) else {}
+
+    def create_filter(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = self.request("POST", FIREWALL, body)
+        return data if isinstance(data, dict) else {}
+
+    def delete_filter(self, filter_id: str) -> None:
+        self.request("DELETE", f"{FIREWALL}/{urllib.parse.quote(filter_id)}")
+
+    def answers(self) -> bool:
+        """True when anything answers HTTP at the API address (used to refuse --offline-db)."""
+        try:
+            self.request("GET", PROVIDERS)
+        except ApiError as e:
+            return e.hint != HINT_DOWN
+        return True
+
+
+def _parse(status: int, raw: bytes, where: str) -> Any:
+    try:
+        doc = json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, ValueError):
+        doc = None
+    msgs = _messages(doc)
+    detail = f": {msgs}" if msgs else ""
+    if status in (401, 403):
+        raise ApiError(f"MikoPBX refused the request (HTTP {status}) ({where}){detail}", HINT_AUTH)
+    if status >= 500:
+        raise ApiError(
+            f"MikoPBX failed with HTTP {status} ({where}){detail}",
+            "MikoPBX's workers may be restarting; look at its system log and try again",
+        )
+    if not isinstance(doc, dict) or "result" not in doc:
+        raise ApiError(
+            f"unexpected answer from MikoPBX (HTTP {status}, not a PBXApiResult) ({where})",
+            "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
+        )
+    if status >= 400 or doc.get("result") is not True:
+        raise ApiError(f"MikoPBX said no (HTTP {status}) ({where}){detail or ': no reason given'}")
+    return doc.get("data")
+
+
+def _messages(doc: Any) -> str:
+    if not isinstance(doc, dict):
+        return ""
+    m = doc.get("messages")
+    out: list[str] = []
+    if isinstance(m, dict):
+        for v in m.values():
+            if isinstance(v, list):
+                out += [str(x) for x in v]
+            elif v:
+                out.append(str(v))
+    elif isinstance(m, list):
+        out = [str(x) for x in m]
+    return "; ".join(out)

@@ -1,0 +1,173 @@
+"""The sync lock and the backup store under the state directory.
+
+- ``<state_dir>/sync.lock``: ``fcntl.flock`` (one sync or rollback at a time; busy → LockedError,
+  exit EX_TEMPFAIL).
+- ``<state_dir>/backups/`` (mode 0700): one ``<id>.json`` journal per run (mode 0600) holding the
+  full prior state of every provider about to change (minus the SIP secret, which sync never
+  writes), the plan, and the state of each step; ``--offline-db`` runs also keep ``<id>.db``, an
+  SQLite online-backup copy of the whole DB (0600: it holds SIP secrets).
+
+Every write is a new file written with mode 0600, fsynced and renamed into place, then the
+directory is fsynced, so a crash leaves either the old or the new journal, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sdp_guard.errors import Error, InputError, LockedError
+
+SCHEMA_VERSION = 1
+SECRET_KEYS = ("secret",)
+
+
+def ensure_private_dir(path: str) -> None:
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    st = os.stat(path)
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
+
+
+@contextlib.contextmanager
+def sync_lock(state_dir: str) -> Iterator[None]:
+    """Hold ``<state_dir>/sync.lock`` for the duration (non-blocking)."""
+    try:
+        ensure_private_dir(state_dir)
+        fd = os.open(os.path.join(state_dir, "sync.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise Error(
+            f"cannot use state directory {state_dir}: {e.strerror}",
+            "run as root, or set state_dir in the configuration to a directory you own",
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockedError(
+                f"another sdp-guard sync or rollback is running (lock {state_dir}/sync.lock)",
+                "wait for it to finish, then try again",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def redact(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if k not in SECRET_KEYS}
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Atomically replace ``path`` with ``data``; the file is 0600 from its first byte."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+@dataclass
+class Backup:
+    """One run's journal. ``doc`` is the JSON document; ``save()`` persists it."""
+
+    store: BackupStore
+    id: str
+    doc: dict[str, Any]
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.store.dir, f"{self.id}.json")
+
+    @property
+    def db_copy(self) -> str:
+        return os.path.join(self.store.dir, f"{self.id}.db")
+
+    @property
+    def status(self) -> str:
+        return str(self.doc.get("status", "?"))
+
+    def set_status(self, status: str) -> None:
+        self.doc["status"] = status
+        self.doc.setdefault("history", []).append([status, _now()])
+        self.save()
+
+    def set_provider(self, pid: str, state: str) -> None:
+        self.doc["providers"][pid]["state"] = state
+        self.save()
+
+    def save(self) -> None:
+        text = json.dumps(self.doc, ensure_ascii=False, indent=2, sort_keys=True)
+        write_private(self.path, text.encode("utf-8") + b"\n")
+
+
+class BackupStore:
+    def __init__(self, state_dir: str) -> None:
+        self.state_dir = state_dir
+        self.dir = os.path.join(state_dir, "backups")
+
+    def create(self, mode: str, target: str, plan: dict[str, Any]) -> Backup:
+        ensure_private_dir(self.state_dir)
+        ensure_private_dir(self.dir)
+        base = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        bid = base
+        n = 1
+        while os.path.exists(os.path.join(self.dir, f"{bid}.json")):
+            n += 1
+            bid = f"{base}-{n}"
+        doc: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "id": bid,
+            "created": _now(),
+            "mode": mode,
+            "target": target,
+            "status": "planned",
+            "history": [["planned", _now()]],
+            "plan": plan,
+            "providers": {},
+            "local_net": None,
+        }
+        return Backup(self, bid, doc)
+
+    def list(self) -> list[Backup]:
+        if not os.path.isdir(self.dir):
+            return []
+        out = []
+        for name in sorted(os.listdir(self.dir)):
+            if name.endswith(".json"):
+                with contextlib.suppress(InputError):
+                    out.append(self.load(name[: -len(".json")]))
+        return out
+
+    def load(self, bid: str) -> Backup:
+        path = os.path.join(self.dir, f"{bid}.json")
+        if "/" in bid or not os.path.exists(path):
+            raise InputError(
+                f"no backup {bid!r} in {self.dir}", "list them with `sdp-guard backups`"
+            )
+        try:
+            with open(path, encoding="utf-8") as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise InputError(f"backup {path} is unreadable: {e}") from None
+        if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
+            raise InputError(f"{path} is not an sdp-guard backup")
+        return Backup(self, bid, doc)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
