@@ -29,6 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("sdp_guard.commands.config", "show the effective configuration"),
     "advertise": ("sdp_guard.commands.advertise", "publish our tailnet address (Mantela/YAML)"),
     "renumber": ("sdp_guard.commands.renumber", "guide or perform a peer's IPv4 edit (TC25)"),
+    "sync": ("sdp_guard.commands.sync", "rewrite stale MikoPBX providers (plan, backup, undo)"),
+    "backups": ("sdp_guard.commands.backups", "list the backups sync made"),
+    "rollback": ("sdp_guard.commands.rollback", "restore providers from a sync backup"),
 }
 
 DESCRIPTION = """\
