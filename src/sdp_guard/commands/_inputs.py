@@ -5,12 +5,22 @@ from __future__ import annotations
 import argparse
 import locale
 import os
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sdp_guard import config as config_mod
-from sdp_guard.core.model import PbxConfig, Station, TailnetView
+from sdp_guard.adapters.inputs import Inputs, load_stations, read_tailnet
+
+__all__ = [
+    "Inputs",
+    "add_config_option",
+    "add_input_options",
+    "load_config",
+    "load_inputs",
+    "load_stations",
+    "now_iso",
+    "pick_lang",
+    "read_tailnet",
+]
 
 
 def add_config_option(p: argparse.ArgumentParser) -> None:
@@ -80,76 +90,7 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-@dataclass
-class Inputs:
-    pbx: PbxConfig
-    stations: tuple[Station, ...]
-    view: TailnetView
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    raw_status: Any = None
-    raw_whois: dict[str, Any] = field(default_factory=dict)
-
-
-def read_tailnet(
-    status_doc: Any, whois_for: Any, pbx: PbxConfig, stations: tuple[Station, ...]
-) -> tuple[TailnetView, dict[str, Any]]:
-    """Parse status, ask whois for the peers that matter, attach the answers."""
-    from sdp_guard.adapters.localapi import apply_whois, parse_status
-    from sdp_guard.core.diagnose import whois_targets
-
-    view = parse_status(status_doc)
-    answers: dict[str, Any] = {}
-    for addr in whois_targets(pbx.providers, stations, view):
-        ans = whois_for(addr)
-        if ans is not _MISSING:
-            answers[addr] = ans
-    return apply_whois(view, answers), answers
-
-
-_MISSING = object()
-
-
-def load_stations(cfg: config_mod.Config) -> tuple[tuple[Station, ...], str]:
-    from sdp_guard.adapters.registry import load_registry
-
-    path = str(cfg.get("registry.file"))
-    stations = load_registry(path)
-    return stations, f"{path} ({len(stations)} stations)"
-
-
 def load_inputs(args: argparse.Namespace, cfg: config_mod.Config) -> Inputs:
-    from sdp_guard.adapters.mikopbx_db import read_pbx
+    from sdp_guard.adapters.inputs import load_inputs as load
 
-    db = cfg.db_path
-    pbx = read_pbx(db)
-    stations, reg_detail = load_stations(cfg)
-    snap = getattr(args, "snapshot", None)
-    if snap:
-        from sdp_guard.adapters.snapshot import load_snapshot
-
-        status_doc, whois_docs = load_snapshot(snap)
-
-        def whois_for(addr: str) -> Any:
-            return whois_docs.get(addr, _MISSING)
-
-        ts_detail = f"snapshot {snap}"
-    else:
-        from sdp_guard.adapters.localapi import LocalAPI
-
-        api = LocalAPI(str(cfg.get("tailscale.socket")))
-        status_doc = api.status()
-        whois_for = api.whois
-        ts_detail = str(cfg.get("tailscale.socket"))
-    view, answers = read_tailnet(status_doc, whois_for, pbx, stations)
-    return Inputs(
-        pbx=pbx,
-        stations=stations,
-        view=view,
-        sources={
-            "mikopbx": {"up": True, "detail": db},
-            "tailscale": {"up": True, "detail": ts_detail},
-            "registry": {"up": True, "detail": reg_detail},
-        },
-        raw_status=status_doc,
-        raw_whois=answers,
-    )
+    return load(cfg, getattr(args, "snapshot", None))
