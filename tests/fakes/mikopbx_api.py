@@ -108,16 +108,17 @@ def make_db(path: str | os.PathLike[str], *, sample: bool = True, extra_sql: str
 class Faults:
     """Injectable faults. ``down``: close the connection without an answer; ``status``: answer
     every request with that HTTP status and an error envelope; ``delay``: seconds before each
-    answer; ``fail_writes_after``: let that many writes succeed, then answer writes with 500."""
+    answer; ``fail_writes``: the numbers (1-based) of the writes that get a 500 without touching
+    the DB, e.g. ``[2]`` fails the second PATCH/PUT/POST/DELETE."""
 
     down: bool = False
     status: int | None = None
     delay: float = 0.0
-    fail_writes_after: int | None = None
+    fail_writes: list[int] = field(default_factory=list)
     writes: int = 0
 
     def update(self, doc: dict[str, Any]) -> None:
-        for k in ("down", "status", "delay", "fail_writes_after"):
+        for k in ("down", "status", "delay", "fail_writes"):
             if k in doc:
                 setattr(self, k, doc[k])
 
@@ -532,10 +533,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(401, "Unauthorized: a valid Bearer token is required")
             return
         if method in ("PUT", "PATCH", "POST", "DELETE"):
-            if f.fail_writes_after is not None and f.writes >= f.fail_writes_after:
+            f.writes += 1
+            if f.writes in f.fail_writes:
                 self._error(500, "Internal Server Error (fault injected)")
                 return
-            f.writes += 1
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with fake.lock:
             conn = fake.connect()

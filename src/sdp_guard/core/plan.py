@@ -183,7 +183,8 @@ def settings_lines(p: Provider) -> list[str]:
         lines.append("additional hosts: (none)")
     if p.manualattributes:
         lines.append("manual attributes:")
-        lines += [f"  {line}" for line in p.manualattributes.split("\n")]
+        text = p.manualattributes[:-1] if p.manualattributes.endswith("\n") else p.manualattributes
+        lines += [f"  {line}" for line in text.split("\n")]
     else:
         lines.append("manual attributes: (none)")
     return lines
