@@ -38,12 +38,22 @@ _VALUES: Any = {
     "ipv4": _near_ipv4() | st.text(max_size=8) | st.integers(),
     "node": st.from_regex(r"[A-Za-z0-9_.-]{0,70}", fullmatch=True) | st.integers(),
     "ipv6": st.sampled_from(
-        ["fd7a:115c:a1e0::1", "FD7A:115C:A1E0::ab", "fd7a:115c:a1e1::1", "fe80::1", "fd7a::1",
-         "fd7a:115c:a1e0::1%eth0", "100.64.0.1", "fd7a:115c:a1e0:ab12:4843:cd96:6265:6667"]
-    ) | st.text(max_size=6),
+        [
+            "fd7a:115c:a1e0::1",
+            "FD7A:115C:A1E0::ab",
+            "fd7a:115c:a1e1::1",
+            "fe80::1",
+            "fd7a::1",
+            "fd7a:115c:a1e0::1%eth0",
+            "100.64.0.1",
+            "fd7a:115c:a1e0:ab12:4843:cd96:6265:6667",
+        ]
+    )
+    | st.text(max_size=6),
     "updated": st.sampled_from(
         ["2026-11-28", "2026-02-30", "2026-13-01", "26-11-28", "2026-1-5", "2024-02-29"]
-    ) | st.text(max_size=10),
+    )
+    | st.text(max_size=10),
     "invite": st.just("https://login.tailscale.com/admin/invite/xxxx"),
 }
 
