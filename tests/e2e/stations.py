@@ -108,7 +108,14 @@ class Station:
         )  # fmt: skip
 
     def rollback(self, *extra: str) -> Result:
-        return self.sdp_guard("rollback", "--config", str(self.config), *extra)
+        assert self.api_url, "this station has no MikoPBX API server"
+        return self.sdp_guard(
+            "rollback",
+            "--config", str(self.config),
+            "--api-url", self.api_url,
+            "--state-dir", str(self.dir / "state"),
+            *extra,
+        )  # fmt: skip
 
     def provider(self, toward: str) -> pbxdb.ProviderView:
         return pbxdb.read(self.db, TRUNK_TO[toward])
