@@ -182,6 +182,11 @@ def _parse(status: int, raw: bytes, where: str) -> Any:
             f"MikoPBX failed with HTTP {status} ({where}){detail}",
             "MikoPBX's workers may be restarting; look at its system log and try again",
         )
+    if status == 404 and not (isinstance(doc, dict) and doc.get("function")):
+        raise ApiError(
+            f"MikoPBX has no such API endpoint (HTTP 404) ({where}){detail}",
+            "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
+        )
     if not isinstance(doc, dict) or "result" not in doc:
         raise ApiError(
             f"unexpected answer from MikoPBX (HTTP {status}, not a PBXApiResult) ({where})",

@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     ln = backup.doc.get("local_net") or {}
     print(
-        f"backup {backup.id} ({backup.status}, {backup.doc.get('mode')}): {', '.join(pids) or '-'}"
+        f"backup {backup.id} ({backup.status}, {backup.doc.get('mode')}): {', '.join(pids) or '-'}",
+        file=sys.stderr,
     )
     if not pids and ln.get("state") not in ("writing", "written"):
         print("nothing this backup wrote is left to restore", file=sys.stderr)

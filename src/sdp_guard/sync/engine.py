@@ -243,7 +243,9 @@ class ApiSync:
             return
         values = {k: _value(k, v) for k, v in entry["after"].items()}
         self.backup.set_provider(pid, "writing")
-        self.api.patch_provider(pid, patch_body(current, values))
+        saved = self.api.patch_provider(pid, patch_body(current, values))
+        # What MikoPBX actually stored (it trims and filters text): rollback accepts this too.
+        entry["read_back"] = {k: _j(v) for k, v in fields_of(saved).items() if k in values}
         self.backup.set_provider(pid, "written")
         self.outcome.written.append(pid)
         self.progress(f"{pid}: written")
@@ -314,16 +316,18 @@ def rollback(
             before = fields_of(entry["before"])
             fields = list(entry["fields"])
             after = {k: _value(k, v) for k, v in entry["after"].items()}
+            read_back = {k: _value(k, v) for k, v in (entry.get("read_back") or {}).items()}
             if not differs(cur, {k: before[k] for k in fields}):
-                entry["state"] = "rolled_back"  # the write never landed
-            elif differs(cur, after):
+                entry["state"] = "not_written"  # the write never landed
+                backup.save()
+                continue
+            if differs(cur, after) and (not read_back or differs(cur, read_back)):
                 out.rollback_failed.append(
                     (pid, f"changed by someone else since sync ({', '.join(differs(cur, after))})")
                 )
                 continue
-            else:
-                api.patch_provider(pid, patch_body(current, {k: before[k] for k in fields}))
-                entry["state"] = "rolled_back"
+            api.patch_provider(pid, patch_body(current, {k: before[k] for k in fields}))
+            entry["state"] = "rolled_back"
             backup.save()
             out.rolled_back.append(pid)
             progress(f"{pid}: restored")
