@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "sdp_guard"
-IO_MODULES = {"sqlite3", "socket", "http", "urllib", "pyroute2", "prometheus_client", "subprocess", "requests"}
+IO_MODULES = {
+    "sqlite3",
+    "socket",
+    "http",
+    "urllib",
+    "pyroute2",
+    "prometheus_client",
+    "subprocess",
+    "requests",
+}
 ORDER = ["core", "adapters", "sync", "daemon", "commands"]  # lower may not import higher
 
 
@@ -36,6 +45,6 @@ def test_core_does_no_io(path: Path) -> None:
 )
 def test_lower_layers_do_not_import_higher_ones(path: Path) -> None:
     layer = path.relative_to(SRC).parts[0]
-    higher = ORDER[ORDER.index(layer) + 1 :] + ["cli"]
+    higher = [*ORDER[ORDER.index(layer) + 1 :], "cli"]
     bad = {m for m in imports_of(path) if any(m.startswith(f"sdp_guard.{h}") for h in higher)}
     assert not bad, f"{path.relative_to(SRC)} ({layer}) imports higher layers {bad}"
