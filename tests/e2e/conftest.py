@@ -53,7 +53,7 @@ def prerequisites() -> Iterator[None]:
         pytest.skip(msg)
     netlab.reap_stale_namespaces()
     yield
-    netlab.JANITOR.cleanup()
+    netlab.JANITOR.uninstall()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -102,6 +102,7 @@ class _Janitor:
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.namespaces: list[str] = []
         self._installed = False
+        self._old_sigterm: object = None
 
     def install(self) -> None:
         if self._installed:
@@ -110,7 +111,15 @@ class _Janitor:
         atexit.register(self.cleanup)
         # SIGTERM (CI cancel, `timeout`) becomes an exception, so fixture finalizers run.
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, _raise_interrupt)
+            self._old_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def uninstall(self) -> None:
+        """Clean up and give SIGTERM back its previous meaning (end of the e2e session)."""
+        self.cleanup()
+        if self._old_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._old_sigterm)  # type: ignore[arg-type]
+            self._old_sigterm = None
+        self._installed = False
 
     def kill_procs(self) -> None:
         for pid, p in list(self.procs.items()):

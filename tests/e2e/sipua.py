@@ -166,14 +166,20 @@ class CallResult:
     caller_log: str
 
     def describe(self) -> str:
-        c, d = self.caller, self.callee
+        c, d = self.caller.upper(), self.callee.upper()
+        if self.caller_rc != 0:
+            return (
+                f"{c} dials {self.target}: no answer (SIPp exit {self.caller_rc}); "
+                f"{c} received {self.received[self.caller]}, {d} received "
+                f"{self.received[self.callee]} RTP packets, "
+                f"{self.lost_in_tailnet} packets lost in the tailnet"
+            )
         return (
-            f"{c.upper()} dials {self.target} ({c.upper()} SDP c={self.caller_sdp}, "
-            f"{d.upper()} SDP c={self.callee_sdp}): "
-            f"{c.upper()} received {self.received[c]}/{self.sent[d]}, "
-            f"{d.upper()} received {self.received[d]}/{self.sent[c]}, "
+            f"{c} dials {self.target} ({c} SDP c={self.caller_sdp}, "
+            f"{d} SDP c={self.callee_sdp}): "
+            f"{c} received {self.received[self.caller]}/{self.sent[self.callee]}, "
+            f"{d} received {self.received[self.callee]}/{self.sent[self.caller]}, "
             f"{self.lost_in_tailnet} lost in the tailnet"
-            + ("" if self.caller_rc == 0 else f"; call failed (SIPp exit {self.caller_rc})")
         )
 
 
@@ -199,7 +205,7 @@ class Sipp:
             "-mi", ip, "-mp", str(port),
             "-key", "sdp_ip", leg.sdp_ip,
             "-key", "pcap", str(self.pcap),
-            "-d", str(PACKETS * PTIME_MS + 600),  # the <pause/> while audio plays
+            "-d", str(PACKETS * PTIME_MS + 1000),  # <pause/>: audio plus a margin
             "-m", "1",
             "-timeout", f"{int(timeout)}s",
             "-timeout_error",
