@@ -55,7 +55,9 @@ def provider_rows(db: str) -> dict[str, Any]:
             "m_SipHosts": conn.execute(
                 "SELECT provider_id, address FROM m_SipHosts ORDER BY provider_id, id"
             ).fetchall(),
-            "m_NetworkFilters": conn.execute("SELECT * FROM m_NetworkFilters ORDER BY id").fetchall(),
+            "m_NetworkFilters": conn.execute(
+                "SELECT * FROM m_NetworkFilters ORDER BY id"
+            ).fetchall(),
         }
     finally:
         conn.close()

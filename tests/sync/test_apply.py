@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from sdp_guard.cli import main
 from sdp_guard.adapters.mikopbx_api import MikoPbxApi
+from sdp_guard.cli import main
 from sdp_guard.commands._inputs import load_config, load_inputs
 from sdp_guard.core.diagnose import evaluate
 from sdp_guard.core.plan import plan_sync
@@ -30,7 +30,9 @@ UENO_SECRET = "Hh4cV8pZs1QeN6tBw0Xa"  # inbound: MikoPBX's GET returns it in cle
 def note_of(db: str, pid: str) -> str:
     conn = sqlite3.connect(db)
     try:
-        return str(conn.execute("SELECT note FROM m_Providers WHERE uniqid = ?", (pid,)).fetchone()[0])
+        return str(
+            conn.execute("SELECT note FROM m_Providers WHERE uniqid = ?", (pid,)).fetchone()[0]
+        )
     finally:
         conn.close()
 
@@ -38,8 +40,12 @@ def note_of(db: str, pid: str) -> str:
 def siphosts(db: str, pid: str) -> list[str]:
     conn = sqlite3.connect(db)
     try:
-        return [r[0] for r in conn.execute(
-            "SELECT address FROM m_SipHosts WHERE provider_id = ? ORDER BY id", (pid,))]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT address FROM m_SipHosts WHERE provider_id = ? ORDER BY id", (pid,)
+            )
+        ]
     finally:
         conn.close()
 
@@ -59,7 +65,9 @@ def test_sync_applies_keeps_note_and_second_run_plans_nothing(
     patches = [b for m, p, b in fake.requests if m == "PATCH"]
     assert patches and all("note" in b and "additionalHosts" in b for b in patches)
 
-    rc = main(sync_argv(demo_files, fake.url, state_dir, "--yes", "--dry-run", "--detailed-exitcode"))
+    rc = main(
+        sync_argv(demo_files, fake.url, state_dir, "--yes", "--dry-run", "--detailed-exitcode")
+    )
     assert rc == 0
     assert "Plan: 0 providers to change" in capsys.readouterr().out
 
@@ -76,7 +84,9 @@ def test_dry_run_detailed_exitcode_and_json(
     demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = provider_rows(demo_files.db)
-    rc = main(sync_argv(demo_files, fake.url, state_dir, "--dry-run", "--detailed-exitcode", "--json"))
+    rc = main(
+        sync_argv(demo_files, fake.url, state_dir, "--dry-run", "--detailed-exitcode", "--json")
+    )
     doc = json.loads(capsys.readouterr().out)
     assert rc == 2
     assert doc["plan"]["providers_to_change"] == [SHIBUYA]
@@ -85,8 +95,11 @@ def test_dry_run_detailed_exitcode_and_json(
 
 
 def test_non_interactive_without_yes_only_plans(
-    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch
+    demo_files: Any,
+    fake: Any,
+    state_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     before = provider_rows(demo_files.db)
@@ -98,8 +111,14 @@ def test_non_interactive_without_yes_only_plans(
 def _plan(demo_files: Any, **kw: bool) -> Any:
     import argparse
 
-    ns = argparse.Namespace(config=None, db=demo_files.db, registry=demo_files.registry,
-                            snapshot=demo_files.snapshot, tailscale_socket=None, lang="en")
+    ns = argparse.Namespace(
+        config=None,
+        db=demo_files.db,
+        registry=demo_files.registry,
+        snapshot=demo_files.snapshot,
+        tailscale_socket=None,
+        lang="en",
+    )
     inputs = load_inputs(ns, load_config(ns))
     return plan_sync(inputs.pbx, evaluate(inputs.pbx, inputs.stations, inputs.view), **kw)
 
@@ -108,8 +127,14 @@ def test_concurrent_edit_is_not_overwritten(demo_files: Any, fake: Any, state_di
     plan = _plan(demo_files, fallback_media_address=True)
     api = MikoPbxApi(fake.url)
     # The operator edits Shibuya in the UI after sdp-guard planned.
-    api.patch_provider(SHIBUYA, {"note": "typed by the operator", "host": "100.88.1.1",
-                                 "additionalHosts": [{"address": "100.88.7.19"}]})
+    api.patch_provider(
+        SHIBUYA,
+        {
+            "note": "typed by the operator",
+            "host": "100.88.1.1",
+            "additionalHosts": [{"address": "100.88.7.19"}],
+        },
+    )
     out = ApiSync(api, BackupStore(str(state_dir)), plan).run()
     assert [p for p, _ in out.skipped] == [SHIBUYA]
     assert host_of(demo_files.db, SHIBUYA) == "100.88.1.1"
@@ -127,8 +152,20 @@ def test_rollback_restores_provider_rows_byte_identical(
     demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = provider_rows(demo_files.db)
-    assert main(sync_argv(demo_files, fake.url, state_dir, "--yes", "--fallback", "media-address",
-                          "--fix-local-net")) == 0
+    assert (
+        main(
+            sync_argv(
+                demo_files,
+                fake.url,
+                state_dir,
+                "--yes",
+                "--fallback",
+                "media-address",
+                "--fix-local-net",
+            )
+        )
+        == 0
+    )
     assert provider_rows(demo_files.db) != before
     assert main(["backups", "--state-dir", str(state_dir)]) == 0
     assert "committed" in capsys.readouterr().out
@@ -160,8 +197,10 @@ def test_verify_catches_what_mikopbx_silently_dropped(
     import base64
 
     text = "[endpoint]\nconnected_line_method = invite\n"
-    conn.execute("UPDATE m_Sip SET manualattributes = ? WHERE uniqid = ?",
-                 (base64.b64encode(text.encode()).decode(), UENO))
+    conn.execute(
+        "UPDATE m_Sip SET manualattributes = ? WHERE uniqid = ?",
+        (base64.b64encode(text.encode()).decode(), UENO),
+    )
     conn.commit()
     conn.close()
     before = provider_rows(demo_files.db)
@@ -193,8 +232,12 @@ def _closed_port() -> int:
     ],
 )
 def test_api_problems_give_clear_messages(
-    demo_files: Any, state_dir: Path, capsys: pytest.CaptureFixture[str], setup: str,
-    expected: str, rc: int
+    demo_files: Any,
+    state_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    setup: str,
+    expected: str,
+    rc: int,
 ) -> None:
     from tests.fakes.mikopbx_api import running_server
 
@@ -217,8 +260,11 @@ def test_api_problems_give_clear_messages(
 
 
 def test_secrets_never_printed_logged_or_world_readable(
-    demo_files: Any, tmp_path: Path, state_dir: Path, capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture
+    demo_files: Any,
+    tmp_path: Path,
+    state_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from tests.fakes.mikopbx_api import running_server
 
@@ -230,8 +276,19 @@ def test_secrets_never_printed_logged_or_world_readable(
     cfg.write_text(f"mikopbx:\n  api_token_file: {token_file}\n")
     caplog.set_level(logging.DEBUG)
     with running_server(demo_files.db, token=token, trust_localhost=False) as srv:
-        argv = ["-vv", *sync_argv(demo_files, srv.url, state_dir, "--yes", "--fallback",
-                                  "media-address", "--config", str(cfg))]
+        argv = [
+            "-vv",
+            *sync_argv(
+                demo_files,
+                srv.url,
+                state_dir,
+                "--yes",
+                "--fallback",
+                "media-address",
+                "--config",
+                str(cfg),
+            ),
+        ]
         assert main(argv) == 78  # a token file others can read is refused
         token_file.chmod(0o600)
         assert main(argv) == 0
@@ -250,8 +307,9 @@ def test_secrets_never_printed_logged_or_world_readable(
         assert "Wq7nT3vYpL2xR9sK4mJd" not in t
 
 
-def test_a_second_sync_waits_for_the_lock(demo_files: Any, fake: Any, state_dir: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_second_sync_waits_for_the_lock(
+    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from sdp_guard.sync.backup import sync_lock
 
     with sync_lock(str(state_dir)):
@@ -262,8 +320,11 @@ def test_a_second_sync_waits_for_the_lock(demo_files: Any, fake: Any, state_dir:
 
 
 def test_fix_local_net_needs_yes_and_adds_a_restricted_filter(
-    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch
+    demo_files: Any,
+    fake: Any,
+    state_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: "y")
@@ -287,13 +348,31 @@ def test_offline_db_refuses_while_the_api_answers_and_works_when_stopped(
     assert rc == os.EX_USAGE
     assert "only for a stopped MikoPBX" in capsys.readouterr().err
     down = f"http://127.0.0.1:{_closed_port()}"
-    assert main(sync_argv(demo_files, down, state_dir, "--yes", "--offline-db",
-                          "--fallback", "media-address")) == 0
+    assert (
+        main(
+            sync_argv(
+                demo_files, down, state_dir, "--yes", "--offline-db", "--fallback", "media-address"
+            )
+        )
+        == 0
+    )
     assert host_of(demo_files.db, SHIBUYA) == "100.88.201.5"
     copies = list((state_dir / "backups").glob("*.db"))
     assert len(copies) == 1 and stat.S_IMODE(copies[0].stat().st_mode) == 0o600
-    assert main(sync_argv(demo_files, down, state_dir, "--dry-run", "--detailed-exitcode",
-                          "--fallback", "media-address")) == 0
+    assert (
+        main(
+            sync_argv(
+                demo_files,
+                down,
+                state_dir,
+                "--dry-run",
+                "--detailed-exitcode",
+                "--fallback",
+                "media-address",
+            )
+        )
+        == 0
+    )
     assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", down]) == 0
     assert _all_rows(demo_files.db) == full_before  # row ids included
 
@@ -301,7 +380,9 @@ def test_offline_db_refuses_while_the_api_answers_and_works_when_stopped(
 def _all_rows(db: str) -> dict[str, list[Any]]:
     conn = sqlite3.connect(db)
     try:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
-                for t in ("m_Providers", "m_Sip", "m_SipHosts", "m_NetworkFilters")}
+        return {
+            t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+            for t in ("m_Providers", "m_Sip", "m_SipHosts", "m_NetworkFilters")
+        }
     finally:
         conn.close()

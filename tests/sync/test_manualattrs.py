@@ -62,8 +62,10 @@ line = st.one_of(
     ),
     st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\n"), max_size=20),
 )
-operator_text = st.lists(line, max_size=12).map("\n".join).filter(
-    lambda t: manualattrs.BEGIN not in t and manualattrs.END not in t
+operator_text = (
+    st.lists(line, max_size=12)
+    .map("\n".join)
+    .filter(lambda t: manualattrs.BEGIN not in t and manualattrs.END not in t)
 )
 address = st.tuples(*(st.integers(0, 255),) * 2).map(lambda t: f"100.99.{t[0]}.{t[1]}")
 

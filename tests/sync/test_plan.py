@@ -107,15 +107,21 @@ def test_fallback_adds_block_only_when_asked_and_removes_it_when_masquerade_is_g
 
 def test_plan_json_has_stable_keys() -> None:
     pbx = PbxConfig((SHIBUYA,))
-    plan = plan_sync(pbx, evaluate(pbx, [SHIBUYA_ST], view(Peer("n3", "shibuya-pbx", ipv4="100.88.201.5"))))
+    plan = plan_sync(
+        pbx, evaluate(pbx, [SHIBUYA_ST], view(Peer("n3", "shibuya-pbx", ipv4="100.88.201.5")))
+    )
     doc = json.loads(plan.to_json())
     assert set(doc) == {"schema_version", "summary", "providers_to_change", "changes", "waiting"}
     assert doc["changes"][1]["new"] == ["100.88.201.5", "10.1.2.3"]
 
 
 def test_local_net_needs_the_flag() -> None:
-    ln = LocalNet(local_networks=("192.168.1.0/24",), internet_topology="private",
-                  external_address="203.0.113.7", known=True)
+    ln = LocalNet(
+        local_networks=("192.168.1.0/24",),
+        internet_topology="private",
+        external_address="203.0.113.7",
+        known=True,
+    )
     pbx = PbxConfig((SHIBUYA,), ln)
     v = view(Peer("n3", "shibuya-pbx", ipv4="100.88.201.5"))
     report = evaluate(pbx, [SHIBUYA_ST], v)
@@ -143,16 +149,27 @@ def scenario(draw: st.DrawFn) -> tuple[PbxConfig, list[Station], TailnetView]:
         renumbered = draw(st.booleans())
         masq = draw(st.sampled_from([None, SELF, f"100.99.{i}.{draw(octet)}"]))
         peers.append(
-            Peer(f"n{i}", f"pbx{i}", ipv4=adv if renumbered else old, masquerade_v4=masq,
-                 whois_known=masq is not None)
+            Peer(
+                f"n{i}",
+                f"pbx{i}",
+                ipv4=adv if renumbered else old,
+                masquerade_v4=masq,
+                whois_known=masq is not None,
+            )
         )
-        extra = draw(st.lists(st.sampled_from([old, adv, f"10.0.{i}.1", "sip.example.net"]),
-                              max_size=3, unique=True))
+        extra = draw(
+            st.lists(
+                st.sampled_from([old, adv, f"10.0.{i}.1", "sip.example.net"]),
+                max_size=3,
+                unique=True,
+            )
+        )
         manual = draw(st.sampled_from(["", "[endpoint]\nfoo = 1\n", "[aor]\nx=1"]))
         host = draw(st.sampled_from([old, adv]))
         pid = f"SIP-TRUNK-{i:08X}"
-        providers.append(Provider(pid, f"p{i}", host=host, extra_hosts=tuple(extra),
-                                  manualattributes=manual))
+        providers.append(
+            Provider(pid, f"p{i}", host=host, extra_hosts=tuple(extra), manualattributes=manual)
+        )
         stations.append(Station(f"s{i}", adv, node=f"pbx{i}", providers=(pid,)))
     return PbxConfig(tuple(providers)), stations, view(*peers)
 

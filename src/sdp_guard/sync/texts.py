@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sdp_guard.core.model import PbxConfig, Station, TailnetView
 from sdp_guard.core.plan import Plan, Waiting
 
 T: dict[str, dict[str, str]] = {
@@ -103,3 +106,18 @@ def render_plan(plan: Plan, lang: str) -> str:
         lines.append(t(lang, "waiting"))
         lines += [waiting_line(w, lang) for w in plan.waiting]
     return "\n".join(lines) + "\n"
+
+
+DEMO_COMMAND = "sdp-guard sync --dry-run --fallback media-address --fix-local-net"
+
+
+def demo_plan(pbx: PbxConfig, stations: Sequence[Station], view: TailnetView, lang: str) -> str:
+    """The sync plan for the demo network, as `sdp-guard demo` prints it after the findings."""
+    from sdp_guard.core.diagnose import evaluate
+    from sdp_guard.core.plan import plan_sync
+
+    plan = plan_sync(
+        pbx, evaluate(pbx, stations, view), fallback_media_address=True, fix_local_net=True
+    )
+    head = "同期計画" if lang == "ja" else "What sync would change"
+    return f"\n{head} ({DEMO_COMMAND}):\n\n{render_plan(plan, lang)}"
