@@ -64,4 +64,9 @@ def _run_in(args: argparse.Namespace, files: DemoFiles) -> int:
             file=sys.stderr,
         )
     inputs = load_inputs(ns, cfg)
-    return emit(report_document(inputs, pick_lang(cfg)), args.json, args.color)
+    rc = emit(report_document(inputs, pick_lang(cfg)), args.json, args.color)
+    if not args.json:
+        from sdp_guard.sync.texts import demo_plan
+
+        sys.stdout.write(demo_plan(inputs.pbx, inputs.stations, inputs.view, pick_lang(cfg)))
+    return rc
