@@ -1,0 +1,343 @@
+"""Prometheus exposition over the daemon's last evaluation, and its HTTP listener.
+
+Imported only by the daemon. :class:`SnapshotCollector` follows client_python's custom-collector
+protocol: ``collect()`` builds fresh metric families from one immutable
+:class:`~sdp_guard.daemon.state.Snapshot` (never from live state), ``describe()`` is trivial.
+Conventions (prometheus docs, naming.md / writing_exporters.md): prefix ``sdp_guard_``, base
+units, ``_info`` for metadata, ``_timestamp_seconds`` instead of "age", an ``_up`` per source,
+labelled series pre-initialised to 0, provider ids as labels and never an IP address.
+
+The listener (``ThreadingHTTPServer``, 127.0.0.1 by default) serves ``/metrics``, ``/findings``
+(the findings document of the last evaluation, docs/findings-json.md) and a landing page ``/``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import platform
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from sdp_guard import __version__
+from sdp_guard.core.findings import ALL_CODES, Code, Finding, Severity
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("tailscale", "mikopbx", "registry")
+SYNC_RESULTS = ("applied", "failed", "unavailable")
+WAKE_KINDS = ("bus", "netlink", "inotify", "signal", "recheck", "late-read")
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One input. ``up`` False: the last read failed; the last good view is still in use."""
+
+    name: str
+    up: bool = False
+    detail: str = ""
+    error: str = ""
+    since: float = 0.0  # wall clock of the last up/down change
+    last_success: float | None = None  # wall clock of the last good read
+    has_view: bool = False  # a good view exists (from now or from before)
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    id: str
+    station: str  # "" when unmatched
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    started_at: float
+    recheck_seconds: float
+    evaluations: int = 0
+    evaluated_at: float | None = None  # wall clock of the last finished evaluation
+    duration: float = 0.0
+    sources: tuple[SourceStatus, ...] = tuple(SourceStatus(s) for s in SOURCES)
+    complete: bool = False  # every source has a good view: findings mean something
+    findings: tuple[Finding, ...] = ()
+    providers: tuple[ProviderRow, ...] = ()
+    peers: int = 0
+    stations: int = 0
+    syncs: tuple[tuple[str, int], ...] = tuple((r, 0) for r in SYNC_RESULTS)
+    wakeups: tuple[tuple[str, int], ...] = tuple((k, 0) for k in WAKE_KINDS)
+    interface_present: bool | None = None  # None: netlink not watched
+    interface_addresses: int = 0
+    peer_routes: int = 0
+    document: bytes = b'{"schema_version": 1, "status": "unknown", "findings": []}\n'
+    summary: str = "starting"
+
+    def source(self, name: str) -> SourceStatus:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        return SourceStatus(name)
+
+
+CACHED = "Cached from the last evaluation."
+# Codes that can name a provider (the PBX-wide local_net one cannot).
+PROVIDER_CODES = tuple(c for c in ALL_CODES if c != Code.NOT_IN_LOCAL_NET.value)
+SEVERITIES = tuple(s.label for s in Severity)
+
+
+class SnapshotCollector(Collector):
+    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
+        self._snapshot = snapshot
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        return iter(families(self._snapshot()))
+
+
+def families(snap: Snapshot) -> list[Any]:
+    """Every metric family for one snapshot (pure: same snapshot, same output)."""
+    out: list[Any] = []
+    info = InfoMetricFamily("sdp_guard_build", "sdp-guard version and the Python running it.")
+    info.add_metric([], {"version": __version__, "python": platform.python_version()})
+    out.append(info)
+    out.append(
+        GaugeMetricFamily(
+            "sdp_guard_start_time_seconds",
+            "When the daemon started (Unix time).",
+            value=snap.started_at,
+        )
+    )
+    out.append(
+        GaugeMetricFamily(
+            "sdp_guard_recheck_interval_seconds",
+            "Configured safety re-check interval; evaluations are at least this frequent.",
+            value=snap.recheck_seconds,
+        )
+    )
+
+    up = GaugeMetricFamily(
+        "sdp_guard_source_up",
+        "1 if the last read of this input succeeded, 0 if it failed (its last good view is kept).",
+        labels=["source"],
+    )
+    last_ok = GaugeMetricFamily(
+        "sdp_guard_source_last_success_timestamp_seconds",
+        "When this input was last read successfully (Unix time; 0: never).",
+        labels=["source"],
+    )
+    for name in SOURCES:
+        s = snap.source(name)
+        up.add_metric([name], 1.0 if s.up else 0.0)
+        last_ok.add_metric([name], s.last_success or 0.0)
+    out += [up, last_ok]
+
+    out.append(
+        GaugeMetricFamily(
+            "sdp_guard_view_complete",
+            "1 when every input has a good view, so the finding metrics are meaningful. " + CACHED,
+            value=1.0 if snap.complete else 0.0,
+        )
+    )
+    counts = {(c, s): 0 for c in ALL_CODES for s in SEVERITIES}
+    for f in snap.findings:
+        counts[(f.code.value, f.severity.label)] += 1
+    fam = GaugeMetricFamily(
+        "sdp_guard_findings",
+        "Findings by code and severity. " + CACHED,
+        labels=["code", "severity"],
+    )
+    for (code, sev), n in counts.items():
+        fam.add_metric([code, sev], float(n))
+    out.append(fam)
+
+    problem = GaugeMetricFamily(
+        "sdp_guard_provider_problem",
+        "1 if the provider has a finding of this code at warning or critical severity, else 0. "
+        + CACHED,
+        labels=["provider", "station", "code"],
+    )
+    active = {
+        (f.provider, f.code.value)
+        for f in snap.findings
+        if f.provider and f.severity >= Severity.WARNING
+    }
+    for p in snap.providers:
+        for code in PROVIDER_CODES:
+            problem.add_metric([p.id, p.station, code], 1.0 if (p.id, code) in active else 0.0)
+    out.append(problem)
+
+    for name, help_text, value in (
+        ("sdp_guard_providers", "MikoPBX SIP providers (trunks). " + CACHED, len(snap.providers)),
+        ("sdp_guard_tailnet_peers", "Peers in our tailnet view. " + CACHED, snap.peers),
+        ("sdp_guard_registry_stations", "Stations in the registry. " + CACHED, snap.stations),
+    ):
+        out.append(GaugeMetricFamily(name, help_text, value=float(value)))
+
+    out.append(
+        GaugeMetricFamily(
+            "sdp_guard_last_evaluation_timestamp_seconds",
+            "When the last evaluation finished (Unix time; 0: none yet).",
+            value=snap.evaluated_at or 0.0,
+        )
+    )
+    out.append(
+        GaugeMetricFamily(
+            "sdp_guard_last_evaluation_duration_seconds",
+            "How long the last evaluation took, reading the inputs included.",
+            value=snap.duration,
+        )
+    )
+    out.append(
+        CounterMetricFamily(
+            "sdp_guard_evaluations", "Evaluations since start.", value=float(snap.evaluations)
+        )
+    )
+    syncs = CounterMetricFamily(
+        "sdp_guard_syncs",
+        "Automatic host syncs (daemon.auto_sync: hosts) by result.",
+        labels=["result"],
+    )
+    for result, n in snap.syncs:
+        syncs.add_metric([result], float(n))
+    out.append(syncs)
+    wake = CounterMetricFamily(
+        "sdp_guard_wakeups",
+        "What woke the daemon (bus, netlink, inotify, signal, recheck, late-read).",
+        labels=["reason"],
+    )
+    for reason, n in snap.wakeups:
+        wake.add_metric([reason], float(n))
+    out.append(wake)
+
+    if snap.interface_present is not None:
+        out.append(
+            GaugeMetricFamily(
+                "sdp_guard_tailnet_interface_present",
+                "1 if the tailnet interface (tailscale0) exists. " + CACHED,
+                value=1.0 if snap.interface_present else 0.0,
+            )
+        )
+        out.append(
+            GaugeMetricFamily(
+                "sdp_guard_tailnet_interface_addresses",
+                "Addresses on the tailnet interface (normally one /32 and one /128). " + CACHED,
+                value=float(snap.interface_addresses),
+            )
+        )
+        out.append(
+            GaugeMetricFamily(
+                "sdp_guard_tailnet_peer_routes",
+                "Host routes to peers in routing table 52. " + CACHED,
+                value=float(snap.peer_routes),
+            )
+        )
+    return out
+
+
+def exposition(snap: Snapshot) -> bytes:
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(SnapshotCollector(lambda: snap))
+    return generate_latest(reg)
+
+
+class _Cache:
+    """Exposition bytes of the current snapshot, built at most once per snapshot."""
+
+    def __init__(self) -> None:
+        self._pair: tuple[Snapshot, bytes] | None = None
+
+    def get(self, snap: Snapshot) -> bytes:
+        pair = self._pair
+        if pair is not None and pair[0] is snap:
+            return pair[1]
+        data = exposition(snap)
+        self._pair = (snap, data)
+        return data
+
+
+LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>sdp-guard</title></head>
+<body><h1>sdp-guard daemon</h1>
+<p>{summary}</p>
+<ul><li><a href="metrics">/metrics</a>: Prometheus exposition</li>
+<li><a href="findings">/findings</a>: the findings document of the last evaluation (JSON)</li></ul>
+<p>sdp-guard {version}</p></body></html>
+"""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: MetricsServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("http: " + format, *args)
+
+    def _send(self, code: int, body: bytes, ctype: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        snap = self.server.snapshot()
+        if path == "/metrics":
+            self._send(200, self.server.cache.get(snap), CONTENT_TYPE_LATEST)
+        elif path == "/findings":
+            self._send(200, snap.document, "application/json; charset=utf-8")
+        elif path == "/":
+            page = LANDING.format(summary=html.escape(snap.summary), version=__version__)
+            self._send(200, page.encode("utf-8"), "text/html; charset=utf-8")
+        else:
+            self._send(404, b"not found: try /, /metrics or /findings\n", "text/plain")
+
+    do_HEAD = do_GET
+
+
+class MetricsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], snapshot: Callable[[], Snapshot]) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.snapshot = snapshot
+        self.cache = _Cache()
+        super().__init__(address, _Handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="metrics-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(5)
+        self.server_close()
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``127.0.0.1:8796``, ``[::1]:8796`` or ``:8796`` (all addresses, only if asked for)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected ADDR:PORT, got {text!r}")
+    host = host.strip("[]")
+    return host, int(port)

@@ -1,0 +1,134 @@
+"""One long-lived ``watch-ipn-bus`` stream, re-subscribed with backoff (a thread).
+
+Mask 4106 = NotifyInitialState | NotifyInitialNetMap | NotifyPeerChanges: tailscaled up to
+v1.98 sends a NetMap on every change, v1.100+ sends PeersChanged/PeersRemoved instead
+(design/tailscale.md §5). The watcher does not interpret peers: any Notify that carries one of
+the cue fields tells the loop to ask ``status``/``whois`` again.
+
+The socket is owned here (not by :class:`~sdp_guard.adapters.localapi.LocalAPI`) so that
+``stop()`` can shut it down from another thread and end a read that has no timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sdp_guard.adapters.localapi import BUS_MASK, HOST
+
+log = logging.getLogger(__name__)
+
+CUES = ("NetMap", "PeersChanged", "PeersRemoved", "SelfChange", "State")
+BACKOFF_START = 0.2
+BACKOFF_MAX = 5.0
+
+
+def is_cue(notify: Any) -> bool:
+    """Pure: should this Notify make us re-read the tailnet view?"""
+    return isinstance(notify, Mapping) and any(notify.get(k) is not None for k in CUES)
+
+
+def next_backoff(delay: float, start: float = BACKOFF_START, ceiling: float = BACKOFF_MAX) -> float:
+    return start if delay <= 0 else min(delay * 2, ceiling)
+
+
+class BusWatcher:
+    """Calls ``on_event(kind)`` with kind ``connected``, ``cue`` or ``closed``."""
+
+    def __init__(
+        self,
+        socket_path: str,
+        on_event: Callable[[str], None],
+        mask: int = BUS_MASK,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self.socket_path = socket_path
+        self.on_event = on_event
+        self.mask = mask
+        self.connect_timeout = connect_timeout
+        self.connected = False
+        self._stop = threading.Event()
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="ipn-bus", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        with self._lock:
+            if self._sock is not None:
+                with contextlib.suppress(OSError):
+                    self._sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        delay = 0.0
+        while not self._stop.is_set():
+            try:
+                got_any = self._stream()
+            except OSError as e:
+                got_any = False
+                log.debug("watch-ipn-bus: %s", e)
+            if self._stop.is_set():
+                break
+            if self.connected:
+                self.connected = False
+                self.on_event("closed")
+            delay = BACKOFF_START if got_any else next_backoff(delay)
+            self._stop.wait(delay)
+
+    def _stream(self) -> bool:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        with self._lock:
+            if self._stop.is_set():
+                s.close()
+                return False
+            self._sock = s
+        try:
+            s.settimeout(self.connect_timeout)
+            s.connect(self.socket_path)
+            s.sendall(
+                f"GET /localapi/v0/watch-ipn-bus?mask={self.mask} HTTP/1.1\r\n"
+                f"Host: {HOST}\r\nAccept: application/json\r\n\r\n".encode("ascii")
+            )
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            if resp.status != 200:
+                log.debug("watch-ipn-bus answered HTTP %s", resp.status)
+                return False
+            s.settimeout(None)  # the stream is quiet between changes
+            got_any = False
+            while not self._stop.is_set():
+                line = resp.readline()
+                if not line:
+                    break
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    doc = json.loads(line)
+                except ValueError:
+                    log.debug("watch-ipn-bus sent a line that is not JSON")
+                    continue
+                if not got_any:
+                    got_any = True
+                    self.connected = True
+                    self.on_event("connected")
+                elif is_cue(doc):
+                    self.on_event("cue")
+            return got_any
+        except (http.client.HTTPException, ValueError) as e:
+            log.debug("watch-ipn-bus: %s", e)
+            return False
+        finally:
+            with self._lock:
+                self._sock = None
+            s.close()

@@ -1,0 +1,82 @@
+"""The daemon's transition lines (one per change) in English and Japanese. Pure.
+
+Each line names the finding code, provider, station and the addresses involved, then the
+operator message from :mod:`sdp_guard.core.messages`, so a journal line alone says what broke.
+"""
+
+from __future__ import annotations
+
+from sdp_guard.core.findings import Finding
+from sdp_guard.core.messages import render
+from sdp_guard.daemon.state import Transition
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "appeared": "finding appeared",
+        "cleared": "finding cleared",
+        "changed": "finding changed",
+        "down": "source {source} down: {error}; keeping its last good view{since}",
+        "down_since": " from {when}",
+        "down_none": "source {source} down: {error}; no good view yet, findings wait for it",
+        "up": "source {source} up again: {detail}",
+        "ready": "ready: {summary}",
+        "stopping": "stopping on {signal}",
+        "reloaded": "configuration reloaded ({path})",
+        "reload_failed": "configuration not reloaded, keeping the previous one: {error}",
+        "sync_applied": "auto-sync applied for {providers}: {plan}",
+        "sync_failed": "auto-sync failed: {error}",
+        "listening": "metrics on http://{listen}/metrics, findings on /findings",
+        "netlink_off": "netlink on {interface} not watched: {error} (the bus and the re-check "
+        "still apply)",
+        "watch_failed": "cannot watch {path}: {error} (the re-check still applies)",
+    },
+    "ja": {
+        "appeared": "検出",
+        "cleared": "解消",
+        "changed": "変化",
+        "down": "入力 {source} が利用不可: {error}。最後に正常だった内容を使い続けます{since}",
+        "down_since": "（{when} 時点）",
+        "down_none": "入力 {source} が利用不可: {error}。正常な内容がまだないため判定を保留します",
+        "up": "入力 {source} が復旧: {detail}",
+        "ready": "準備完了: {summary}",
+        "stopping": "{signal} により停止します",
+        "reloaded": "設定を再読み込みしました（{path}）",
+        "reload_failed": "設定を再読み込みできません。以前の設定を使い続けます: {error}",
+        "sync_applied": "自動同期を適用しました（{providers}）: {plan}",
+        "sync_failed": "自動同期に失敗しました: {error}",
+        "listening": "メトリクス http://{listen}/metrics、検出結果 /findings",
+        "netlink_off": "{interface} の netlink を監視できません: {error}（バスと定期再確認は有効）",
+        "watch_failed": "{path} を監視できません: {error}（定期再確認は有効）",
+    },
+}
+
+
+def text(lang: str, key: str, **kw: object) -> str:
+    return TEXT.get(lang, TEXT["en"])[key].format(**kw)
+
+
+def _where(f: Finding) -> str:
+    parts = [f"{f.severity.label} {f.code.value}"]
+    for label, value in (
+        ("provider", f.provider),
+        ("station", f.station),
+        ("node", f.node),
+        ("configured", f.configured),
+        ("advertised", f.advertised),
+        ("observed", f.observed),
+        ("masquerade", f.masquerade),
+    ):
+        if value:
+            parts.append(f"{label}={value}")
+    return " ".join(parts)
+
+
+def transition_line(t: Transition, lang: str) -> str:
+    """One line per transition, e.g. ``finding appeared: critical host-differs-… provider=…``."""
+    head = text(lang, t.kind)
+    if t.kind == "cleared":
+        return f"{head}: {_where(t.finding)}"
+    message, _remedy = render(t.finding, lang)
+    if t.kind == "changed" and t.before is not None:
+        return f"{head}: {_where(t.finding)} (was: {_where(t.before)}): {message}"
+    return f"{head}: {_where(t.finding)}: {message}"
