@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "save the tailnet view to a file for offline check",
     ),
     "config": ("sdp_guard.commands.config", "show the effective configuration"),
+    "daemon": ("sdp_guard.commands.daemon", "watch continuously; log changes; serve metrics"),
     "advertise": ("sdp_guard.commands.advertise", "publish our tailnet address (Mantela/YAML)"),
     "renumber": ("sdp_guard.commands.renumber", "guide or perform a peer's IPv4 edit (TC25)"),
     "sync": ("sdp_guard.commands.sync", "rewrite stale MikoPBX providers (plan, backup, undo)"),
