@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdp_guard.core.addresses import normalize
 from sdp_guard.core.model import Peer, TailnetView
 from sdp_guard.errors import TailnetError
+
+if TYPE_CHECKING:
+    import socket  # imported when connecting: `check --snapshot` never needs it (bench/)
 
 DEFAULT_SOCKET = "/var/run/tailscale/tailscaled.sock"
 HOST = "local-tailscaled.sock"  # apitype.LocalAPIHost
@@ -123,6 +125,8 @@ class LocalAPI:
         self.timeout = timeout
 
     def _connect(self, timeout: float | None) -> socket.socket:
+        import socket
+
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(timeout)
         try:
