@@ -84,3 +84,5 @@ def test_fake_server_runs_as_a_process_with_faults(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
+        if proc.stdout is not None:
+            proc.stdout.close()
