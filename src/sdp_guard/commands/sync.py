@@ -28,6 +28,7 @@ exit codes:
   0 done, or nothing to do        1 error (anything written by this run was rolled back)
   75 another sync is running, or a provider changed since planning and was skipped
   69 the MikoPBX API is unreachable or refused     77/78 permission or configuration problem
+  64 options that do not go together (e.g. --fix-local-net without --yes)
   with --dry-run --detailed-exitcode (as terraform plan): 0 no changes, 1 error, 2 changes pending
 """
 
@@ -158,6 +159,13 @@ def apply(args: argparse.Namespace, cfg: Any, plan: Any) -> Any:
     progress = _progress
     with sync_lock(state_dir):
         store = BackupStore(state_dir)
+        for b in store.list()[-3:]:
+            if b.status in ("applying", "applied", "rolling_back"):
+                print(
+                    f"sdp-guard: warning: sync run {b.id} did not finish ({b.status}); "
+                    f"`sdp-guard rollback {b.id}` restores what it wrote",
+                    file=sys.stderr,
+                )
         if args.offline_db:
             from sdp_guard.sync.offline import apply_offline
 
