@@ -69,7 +69,9 @@ class Station:
             )
 
     def renumber(self, hostname: str, ipv4: str, *, bus: bool = True) -> None:
-        self.peers = [dataclasses.replace(p, ipv4=ipv4) if p.hostname == hostname else p for p in self.peers]
+        self.peers = [
+            dataclasses.replace(p, ipv4=ipv4) if p.hostname == hostname else p for p in self.peers
+        ]
         self.publish_status(bus=bus)
 
     def set_provider_host(self, provider: str, host: str) -> None:
@@ -93,7 +95,11 @@ class Station:
         for k, v in extra.items():
             head, leaf = k.split("__", 1)
             sections.setdefault(head, []).append(f"  {leaf}: {v}")
-        lines += [f"{h}:\n" + "\n".join(v) for h, v in sections.items() if h not in ("mikopbx", "registry", "tailscale")]
+        lines += [
+            f"{h}:\n" + "\n".join(v)
+            for h, v in sections.items()
+            if h not in ("mikopbx", "registry", "tailscale")
+        ]
         path = self.dir / "config.yaml"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return str(path)
@@ -133,7 +139,9 @@ def wait_until(pred: Callable[[], Any], timeout: float = 5.0, step: float = 0.01
         time.sleep(step)
 
 
-def http_get(url: str, path: str, sock_factory: Callable[[], socket.socket] | None = None) -> tuple[int, str, bytes]:
+def http_get(
+    url: str, path: str, sock_factory: Callable[[], socket.socket] | None = None
+) -> tuple[int, str, bytes]:
     hostport = url.removeprefix("http://")
     host, _, port = hostport.rpartition(":")
     conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 
@@ -23,7 +24,9 @@ HOST = Code.HOST_DIFFERS
 MASQ = Code.MASQUERADED
 
 
-def f(code: Code = HOST, sev: Severity = Severity.CRITICAL, provider: str | None = "P1", **kw: str) -> Finding:
+def f(
+    code: Code = HOST, sev: Severity = Severity.CRITICAL, provider: str | None = "P1", **kw: str
+) -> Finding:
     return Finding(code, sev, provider=provider, station=kw.pop("station", "shibuya"), **kw)  # type: ignore[arg-type]
 
 
@@ -120,7 +123,7 @@ def test_a_steady_stream_cannot_starve_the_evaluation() -> None:
         if p.take(now) is not None:
             taken.append(round(now, 2))
     assert len(taken) == 38  # one every 0.26 s (0.25 s after the first event of each burst)
-    assert all(0.24 <= b - a <= 0.27 for a, b in zip(taken, taken[1:], strict=False))
+    assert all(0.24 <= b - a <= 0.27 for a, b in itertools.pairwise(taken))
 
 
 # ---- bus, inotify, netlink classification -----------------------------------------------
@@ -130,7 +133,9 @@ def test_bus_cues_from_the_captured_stream() -> None:
     lines = shared_fixture("tailscale", "bus-initial.jsonl").read_text().splitlines()
     docs = [json.loads(x) for x in lines if x.strip()]
     assert [is_cue(d) for d in docs] == [True, True]  # initial NetMap, then PeersChanged
-    assert not is_cue({"Version": "1.100.0", "State": None, "NetMap": None, "Engine": {"RBytes": 1}})
+    assert not is_cue(
+        {"Version": "1.100.0", "State": None, "NetMap": None, "Engine": {"RBytes": 1}}
+    )
     assert is_cue({"PeersRemoved": [2002]})
 
 
@@ -174,7 +179,9 @@ def test_inotify_parse_events_from_raw_bytes() -> None:
         padded = name + b"\0" * (16 - len(name))
         return struct.pack("iIII", wd, mask, 0, len(padded)) + padded
 
-    data = ev(1, inotify.IN_MODIFY, b"mikopbx.db-wal") + ev(2, inotify.IN_MOVED_TO, b"stations.yaml")
+    data = ev(1, inotify.IN_MODIFY, b"mikopbx.db-wal") + ev(
+        2, inotify.IN_MOVED_TO, b"stations.yaml"
+    )
     got = inotify.parse_events(data, {1: "/cf/conf", 2: "/etc/sdp-guard"})
     assert got == [
         inotify.Event("/cf/conf", "mikopbx.db-wal", inotify.IN_MODIFY),
@@ -230,10 +237,18 @@ def test_parse_listen_rejects(bad: str) -> None:
 
 
 def test_transition_lines_name_code_provider_station_and_addresses() -> None:
-    finding = f(configured="100.88.7.19", advertised="100.88.201.5", observed="100.88.201.5",
-                params=(("description", "Shibuya exchange"), ("ready", "yes")))  # type: ignore[arg-type]
+    finding = f(
+        configured="100.88.7.19",
+        advertised="100.88.201.5",
+        observed="100.88.201.5",
+        params=(("description", "Shibuya exchange"), ("ready", "yes")),
+    )  # type: ignore[arg-type]
     en = logtext.transition_line(Transition("appeared", finding), "en")
     assert en.startswith("finding appeared: critical host-differs-from-advertised provider=P1 ")
-    assert "station=shibuya" in en and "configured=100.88.7.19" in en and "advertised=100.88.201.5" in en
+    assert (
+        "station=shibuya" in en
+        and "configured=100.88.7.19" in en
+        and "advertised=100.88.201.5" in en
+    )
     ja = logtext.transition_line(Transition("cleared", finding), "ja")
     assert ja.startswith("解消: critical host-differs-from-advertised provider=P1")
