@@ -116,6 +116,9 @@ def test_tailscaled_restart_marks_down_keeps_findings_and_recovers(
     d.wait_line("source tailscale down", after=n)
     m = scrape(d.url)
     assert problem(m, SHIBUYA_PROVIDER, HOST) == 1  # not "cleared" because of the outage
+    doc = json.loads(http_get(d.url, "/findings")[2])
+    assert doc["sources"]["tailscale"]["up"] is False and doc["sources"]["tailscale"]["since"]
+    assert any(f["code"] == HOST for f in doc["findings"])  # the last good view still speaks
     assert not any("finding cleared" in x or "finding appeared" in x for x in d.lines()[n:])
     st.api.start()  # tailscaled is back: the watcher re-subscribes on its own
     wait_until(lambda: value(scrape(d.url), "sdp_guard_source_up", source="tailscale") == 1, 6.0)

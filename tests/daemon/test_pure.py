@@ -252,3 +252,66 @@ def test_transition_lines_name_code_provider_station_and_addresses() -> None:
     )
     ja = logtext.transition_line(Transition("cleared", finding), "ja")
     assert ja.startswith("解消: critical host-differs-from-advertised provider=P1")
+
+
+# ---- the collector over a snapshot (private registry) -------------------------------------
+
+
+def test_collector_preinitialises_every_series_and_reads_only_the_snapshot() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from sdp_guard.adapters.metrics import ProviderRow, Snapshot, SnapshotCollector, SourceStatus
+
+    snap = Snapshot(
+        started_at=100.0,
+        recheck_seconds=60,
+        evaluations=3,
+        evaluated_at=200.0,
+        complete=True,
+        sources=(
+            SourceStatus("tailscale", up=True),
+            SourceStatus("mikopbx"),
+            SourceStatus("registry", up=True),
+        ),
+        findings=(f(provider="P1", configured="100.88.7.19"),),
+        providers=(ProviderRow("P1", "shibuya"), ProviderRow("P2", "")),
+    )
+    current = [snap]
+    reg = CollectorRegistry()
+    reg.register(SnapshotCollector(lambda: current[0]))
+    get = reg.get_sample_value
+    assert (
+        get(
+            "sdp_guard_provider_problem",
+            {"provider": "P1", "station": "shibuya", "code": HOST.value},
+        )
+        == 1
+    )
+    assert (
+        get("sdp_guard_provider_problem", {"provider": "P2", "station": "", "code": HOST.value})
+        == 0
+    )
+    assert get("sdp_guard_findings", {"code": "provider-unmatched", "severity": "info"}) == 0
+    assert get("sdp_guard_findings", {"code": HOST.value, "severity": "critical"}) == 1
+    assert get("sdp_guard_source_up", {"source": "mikopbx"}) == 0
+    assert get("sdp_guard_evaluations_total") == 3
+    assert get("sdp_guard_syncs_total", {"result": "applied"}) == 0
+    assert (
+        get(
+            "sdp_guard_build_info",
+            {
+                "version": __import__("sdp_guard").__version__,
+                "python": __import__("platform").python_version(),
+            },
+        )
+        == 1
+    )
+    current[0] = Snapshot(started_at=100.0, recheck_seconds=60)  # a new evaluation swaps it in
+    assert get("sdp_guard_findings", {"code": HOST.value, "severity": "critical"}) == 0
+    assert (
+        get(
+            "sdp_guard_provider_problem",
+            {"provider": "P1", "station": "shibuya", "code": HOST.value},
+        )
+        is None
+    )

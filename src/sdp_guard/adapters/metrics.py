@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import platform
+import selectors
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -315,7 +317,10 @@ class MetricsServer(ThreadingHTTPServer):
         self.snapshot = snapshot
         self.cache = _Cache()
         super().__init__(address, _Handler)
+        self.timeout = 0  # handle_request() only runs when the socket is readable
         self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._wake_r = self._wake_w = -1
 
     @property
     def url(self) -> str:
@@ -324,13 +329,28 @@ class MetricsServer(ThreadingHTTPServer):
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="metrics-http", daemon=True)
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._thread = threading.Thread(target=self._serve, name="metrics-http", daemon=True)
         self._thread.start()
 
+    def _serve(self) -> None:
+        """Accept until stopped. Unlike ``serve_forever`` this never wakes up to poll (it would
+        every 0.5 s): only a connection or ``stop()`` wakes it."""
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.socket, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _ in sel.select():
+                    if key.fileobj is self.socket and not self._stopping:
+                        self.handle_request()
+
     def stop(self) -> None:
+        self._stopping = True
         if self._thread is not None:
-            self.shutdown()
+            os.write(self._wake_w, b"x")
             self._thread.join(5)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
         self.server_close()
 
 
