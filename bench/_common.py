@@ -14,9 +14,11 @@ Result document::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -24,7 +26,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,3 +236,34 @@ def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.02) -> bo
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
+
+
+# ---- network namespace (root) -------------------------------------------------------------
+
+
+def netns_problem() -> str | None:
+    if os.geteuid() != 0:
+        return "not root (network namespaces need it)"
+    if shutil.which("ip") is None:
+        return "no `ip` command (iproute2)"
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun"
+    return None
+
+
+@contextlib.contextmanager
+def netns() -> Iterator[str]:
+    name = f"sdpg-bench-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, timeout=10, capture_output=True)
+
+    ip("netns", "add", name)
+    try:
+        ip("-n", name, "link", "set", "lo", "up")
+        # A TUN device, as tailscaled makes (the dummy driver is not in every kernel).
+        ip("-n", name, "tuntap", "add", "dev", "tailscale0", "mode", "tun")
+        ip("-n", name, "link", "set", "tailscale0", "up")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], timeout=10, capture_output=True, check=False)

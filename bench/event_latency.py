@@ -23,25 +23,20 @@ skipped and the bus part runs on the host loopback). Targets: p99 <= 50 ms and <
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
-import queue
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import _common as c
+import _daemon
 
 PROVIDER = "SIP-TRUNK-C81E2D07"  # the demo's Ueno trunk
 CODE = "masqueraded-toward-peer"
@@ -88,12 +83,6 @@ while True:
 # ---- helpers ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def scrape(port: int, timeout: float = 2.0) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -118,54 +107,6 @@ def evaluations(text: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-class Lines:
-    """A thread that timestamps each line of a pipe (monotonic clock, shared across processes)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.q: queue.Queue[tuple[float, str]] = queue.Queue()
-        self.all: list[str] = []
-        threading.Thread(target=self._run, args=(stream,), daemon=True).start()
-
-    def _run(self, stream: IO[bytes]) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode(errors="replace").rstrip("\n")
-            self.all.append(line)
-            self.q.put((time.monotonic(), line))
-
-    def drain(self) -> None:
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self.q.get_nowait()
-
-    def get(self, timeout: float) -> tuple[float, str] | None:
-        try:
-            return self.q.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-
-@contextlib.contextmanager
-def process(argv: list[str], **kw: Any) -> Iterator[subprocess.Popen[bytes]]:
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
-    try:
-        yield p
-    finally:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(5)
-
-
-def load_fake_server() -> Any:
-    sys.path.insert(0, str(c.ROOT))
-    from tests.fakes.localapi import LocalAPIServer
-
-    return LocalAPIServer
-
-
 # ---- one measurement run -----------------------------------------------------------------
 
 
@@ -173,7 +114,7 @@ def measure(mode: str, events: int, workdir: str) -> dict[str, Any]:
     from sdp_guard import demo
     from sdp_guard.demo import wire
 
-    server_cls = load_fake_server()
+    server_cls = _daemon.load_fake_server()
     files = demo.build(workdir)
     sock = os.path.join(workdir, "tailscaled.sock")
     srv = server_cls(sock)
@@ -184,7 +125,7 @@ def measure(mode: str, events: int, workdir: str) -> dict[str, Any]:
             srv.set_whois(p.ipv4, wire.whois(p, demo.MASQ.get(p.ipv4)))
     peers = [(p, demo.MASQ.get(p.ipv4)) for p in demo.PEERS]
     srv.initial = [wire.notify_netmap(demo.SELF, peers)]
-    port = free_port()
+    port = _daemon.free_port()
     env = c.quiet_env()
     daemon_argv = [
         *c.sdp_guard_argv(),
@@ -218,10 +159,14 @@ def measure(mode: str, events: int, workdir: str) -> dict[str, Any]:
     lat: list[float] = []
     base: list[float] = []
     timeouts = 0
-    with srv, process(daemon_argv, env=env) as dproc, process(reader_argv, env=env) as rproc:
+    with (
+        srv,
+        _daemon.process(daemon_argv, env=env) as dproc,
+        _daemon.process(reader_argv, env=env) as rproc,
+    ):
         assert dproc.stderr is not None and rproc.stdout is not None
-        dlog = Lines(dproc.stderr)
-        rlines = Lines(rproc.stdout)
+        dlog = _daemon.Lines(dproc.stderr)
+        rlines = _daemon.Lines(rproc.stdout)
 
         def ready() -> bool:
             if dproc.poll() is not None:
@@ -283,7 +228,7 @@ def measure(mode: str, events: int, workdir: str) -> dict[str, Any]:
     }
 
 
-def wait_visible(port: int, want: float, dlog: Lines, timeout: float = 3.0) -> float | None:
+def wait_visible(port: int, want: float, dlog: _daemon.Lines, timeout: float = 3.0) -> float | None:
     """Monotonic time of the first scrape showing ``want``; None after ``timeout``."""
     t_end = time.monotonic() + timeout
     dlog.get(timeout)  # the transition line (or time out and scrape anyway)
@@ -308,37 +253,6 @@ def summary(xs: list[float]) -> dict[str, float]:
     }
 
 
-# ---- network namespace --------------------------------------------------------------------
-
-
-def netns_problem() -> str | None:
-    if os.geteuid() != 0:
-        return "not root (network namespaces need it)"
-    if shutil.which("ip") is None:
-        return "no `ip` command (iproute2)"
-    if not os.path.exists("/dev/net/tun"):
-        return "no /dev/net/tun"
-    return None
-
-
-@contextlib.contextmanager
-def netns() -> Iterator[str]:
-    name = f"sdpg-bench-{os.getpid()}-{uuid.uuid4().hex[:4]}"
-
-    def ip(*args: str) -> None:
-        subprocess.run(["ip", *args], check=True, timeout=10, capture_output=True)
-
-    ip("netns", "add", name)
-    try:
-        ip("-n", name, "link", "set", "lo", "up")
-        # A TUN device, as tailscaled makes (the dummy driver is not in every kernel).
-        ip("-n", name, "tuntap", "add", "dev", "tailscale0", "mode", "tun")
-        ip("-n", name, "link", "set", "tailscale0", "up")
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], timeout=10, capture_output=True, check=False)
-
-
 def run_modes(modes: list[str], events: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in modes:
@@ -359,9 +273,9 @@ def main() -> int:
         Path(args.inner).write_text(json.dumps(run_modes(modes, events)))
         return 0
     res = c.Result("1", "tailnet change -> finding on /metrics vs a minimal reader", args.smoke)
-    why = netns_problem()
+    why = c.netns_problem()
     if why is None:
-        with netns() as ns, tempfile.TemporaryDirectory() as d:
+        with c.netns() as ns, tempfile.TemporaryDirectory() as d:
             inner = os.path.join(d, "inner.json")
             argv = ["ip", "netns", "exec", ns, c.PY, __file__, "--inner", inner]
             argv += ["--events", str(events), "--modes", ",".join(modes)]
