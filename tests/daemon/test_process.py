@@ -65,7 +65,12 @@ class Proc:
 
 @contextlib.contextmanager
 def daemon_process(
-    st: Station, tmp: Path, *extra: str, prefix: tuple[str, ...] = (), watchdog_usec: int = 400_000
+    st: Station,
+    tmp: Path,
+    *extra: str,
+    prefix: tuple[str, ...] = (),
+    watchdog_usec: int = 400_000,
+    config: str | None = None,
 ) -> Iterator[Proc]:
     notify_path = str(tmp / "notify.sock")
     ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -83,7 +88,7 @@ def daemon_process(
         "sdp_guard",
         "daemon",
         "--config",
-        st.config(),
+        config or st.config(),
         "--listen",
         f"127.0.0.1:{port}",
         *extra,
@@ -248,3 +253,34 @@ def test_in_a_namespace_as_a_process(st: Station, tmp_path: Path, netns: Netns) 
         assert time.monotonic() - t0 < 1.0
         d.p.send_signal(signal.SIGTERM)
         assert d.p.wait(5) == 0
+
+
+def test_auto_sync_hosts_fixes_a_stale_provider_through_the_api(
+    st: Station, tmp_path: Path
+) -> None:
+    """daemon.auto_sync: hosts — the stale shibuya trunk (its peer already has the advertised
+    address) is rewritten through the MikoPBX REST API test server, which writes the same DB;
+    the finding then clears by itself. The other findings need a human and are left alone."""
+    from tests.fakes.mikopbx_api import running_server
+
+    with running_server(st.db) as api:
+        cfg = Path(st.config())
+        state = tmp_path / "state"
+        state.mkdir()
+        cfg.write_text(
+            cfg.read_text().replace(f"  db: {st.db}", f"  db: {st.db}\n  api_url: {api.url}")
+            + f"state_dir: {state}\ndaemon:\n  auto_sync: hosts\n"
+        )
+        with daemon_process(st, tmp_path, "--no-netlink", config=str(cfg)) as d:
+            line = d.wait_err("auto-sync applied", timeout=15)
+            assert "SIP-TRUNK-7B3D0E55" in line and "100.88.7.19 -> 100.88.201.5" in line
+            d.wait_err("finding cleared: critical host-differs-from-advertised")
+            wait_until(
+                lambda: value(scrape(d.url), "sdp_guard_syncs_total", result="applied") == 1, 5
+            )
+            m = scrape(d.url)
+            assert value(m, "sdp_guard_syncs_total", result="failed") == 0
+            patched = {p for method, p, _b in api.requests if method == "PATCH"}
+            assert patched == {"/pbxcore/api/v3/sip-providers/SIP-TRUNK-7B3D0E55"}
+            d.p.send_signal(signal.SIGTERM)
+            assert d.p.wait(10) == 0
