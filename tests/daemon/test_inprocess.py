@@ -194,3 +194,12 @@ def test_safety_recheck_catches_a_missed_change(st: Station, start_daemon: Any) 
     wait_until(lambda: problem(scrape(d.url), KANDA_PROVIDER, PEER) == 1, 3.0)
     m = scrape(d.url)
     assert value(m, "sdp_guard_wakeups_total", reason="recheck") >= 1  # type: ignore[operator]
+
+
+def test_the_loop_sleeps_between_events(st: Station, start_daemon: Any) -> None:
+    """A re-check every second for 3.5 s: a handful of wake-ups, not a spinning loop."""
+    d = start_daemon(st.config(daemon__recheck_seconds=1))
+    n0, e0 = d.daemon.iterations, d.daemon.snapshot.evaluations
+    time.sleep(3.5)
+    assert 3 <= d.daemon.snapshot.evaluations - e0 <= 4
+    assert d.daemon.iterations - n0 <= 5 * 4

@@ -149,6 +149,7 @@ class Daemon:
         self._sync_attempted: str | None = None
         self._signals_installed = False
         self.started = threading.Event()  # set once the listener and watchers are up
+        self.iterations = 0  # loop wake-ups (tests: the loop never spins)
 
     # ---- thread-safe entry points -------------------------------------------------------
 
@@ -348,6 +349,7 @@ class Daemon:
                 assert self._sel is not None
                 for key, _mask in self._sel.select(self._timeout()):
                     key.data()
+                self.iterations += 1
                 if self._stop_reason is not None:
                     break
                 if self._reload_requested:
@@ -356,6 +358,9 @@ class Daemon:
                 if self._ready and now >= self._next_recheck:
                     self._counters.wakeups["recheck"] += 1
                     self._pending.add(now, *SOURCES)
+                    # Not due again until after this evaluation (which sets the next one):
+                    # a past deadline would make select() return at once until then.
+                    self._next_recheck = now + self.settings.recheck_seconds
                 due = self._pending.take(now)
                 if due is not None:
                     self._evaluate(due)
