@@ -111,7 +111,10 @@ class Backup:
         self.save()
 
     def save(self) -> None:
-        text = json.dumps(self.doc, ensure_ascii=False, indent=2, sort_keys=True)
+        # Saved after every provider state change, so the whole journal is re-encoded 3x per
+        # provider: without indent json uses its C encoder (sync of 100 providers 2.8 s -> 1.3 s,
+        # bench/sync_scaling.py). The file is compact JSON; `jq .` pretty-prints it.
+        text = json.dumps(self.doc, ensure_ascii=False, sort_keys=True)
         write_private(self.path, text.encode("utf-8") + b"\n")
 
 
