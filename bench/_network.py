@@ -57,23 +57,25 @@ class NetworkFiles:
 @dataclass(frozen=True)
 class Station:
     i: int
+    kind: int  # the row of the table above
     name: str
     node: wire.Node  # as our tailnet sees it
     advertised: str
-    old: str  # stale provider host (kinds 5 and 9)
+    old: str  # stale provider host (kind 5)
     masq: str | None
 
 
-def stations(n: int) -> list[Station]:
+def stations(n: int, kind: int | None = None) -> list[Station]:
+    """``n`` stations in the mix above, or all of one ``kind`` (5: every provider stale)."""
     out = []
     for i in range(n):
-        kind = i % 10
+        k = i % 10 if kind is None else kind
         adv = _v4(1024 + 4 * i)
         old = _v4(1024 + 4 * i + 1)
-        observed = old if kind == 8 else adv
+        observed = old if k == 8 else adv
         node = wire.Node(f"st{i:05d}-pbx", observed, f"fd7a:115c:a1e0::{i + 16:x}", node_id=100 + i)
-        masq = _v4(1024 + 4 * i + 2) if kind == 6 else None
-        out.append(Station(i, f"st{i:05d}", node, adv, old, masq))
+        masq = _v4(1024 + 4 * i + 2) if k == 6 else None
+        out.append(Station(i, k, f"st{i:05d}", node, adv, old, masq))
     return out
 
 
@@ -83,7 +85,7 @@ def registry_yaml(sts: list[Station]) -> str:
         lines.append(f"  - name: {s.name}")
         lines.append(f"    ipv4: {s.advertised}")
         lines.append(f"    node: {s.node.hostname}")
-        if s.i % 10 == 5:
+        if s.kind == 5:
             lines.append(f"    providers: [SIP-TRUNK-B{s.i:07d}]")
     return "\n".join(lines) + "\n"
 
@@ -93,7 +95,7 @@ Row = tuple[str, str, str, str, str, list[str]]
 
 def _provider_row(s: Station) -> Row:
     """(uniqid, description, registration_type, host, disabled, m_SipHosts)"""
-    kind = s.i % 10
+    kind = s.kind
     uid = f"SIP-TRUNK-B{s.i:07d}"
     desc = f"Exchange {s.i}"
     reg = "inbound" if kind == 8 else "none"
@@ -171,7 +173,7 @@ def write_db(path: str, sts: list[Station]) -> None:
 
 def shared(sts: list[Station]) -> list[Station]:
     """The stations whose node is a peer in our tailnet (all but kind 9)."""
-    return [s for s in sts if s.i % 10 != 9]
+    return [s for s in sts if s.kind != 9]
 
 
 def peers(sts: list[Station]) -> list[wire.Node]:
@@ -189,9 +191,9 @@ def whois_docs(sts: list[Station]) -> dict[str, object]:
     return {s.node.ipv4: wire.whois(s.node, s.masq) for s in shared(sts)}
 
 
-def build(directory: str, n: int) -> NetworkFiles:
+def build(directory: str, n: int, kind: int | None = None) -> NetworkFiles:
     os.makedirs(directory, exist_ok=True)
-    sts = stations(n)
+    sts = stations(n, kind)
     db = os.path.join(directory, "mikopbx.db")
     write_db(db, sts)
     registry = os.path.join(directory, "stations.yaml")
