@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
+import re
 import socket
 import subprocess
 import sys
@@ -188,19 +190,24 @@ class DaemonRun:
         tail = "\n".join(self.log.all[-20:])
         raise RuntimeError(f"daemon not ready within {timeout:g} s:\n{tail}")
 
-    def fetch_sizes(self, paths: tuple[str, ...] = ("/metrics", "/findings")) -> dict[str, int]:
-        """GET each path once (inside the namespace if any); bytes of each body."""
+    def fetch(self, paths: tuple[str, ...] = ("/metrics", "/findings")) -> dict[str, str]:
+        """GET each path once (inside the namespace if any): the bodies as text."""
         code = (
-            "import sys, urllib.request\n"
+            "import json, sys, urllib.request\n"
+            "out = {}\n"
             "for p in sys.argv[2:]:\n"
             "    with urllib.request.urlopen(f'http://127.0.0.1:{sys.argv[1]}{p}', timeout=60) as r:\n"
-            "        print(len(r.read()))\n"
+            "        out[p] = r.read().decode()\n"
+            "print(json.dumps(out))\n"
         )
         argv = [c.PY, "-c", code, str(self.port), *paths]
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]
         r = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
-        return dict(zip(paths, (int(x) for x in r.stdout.split()), strict=True))
+        return dict(json.loads(r.stdout))
+
+    def fetch_sizes(self, paths: tuple[str, ...] = ("/metrics", "/findings")) -> dict[str, int]:
+        return {p: len(body.encode()) for p, body in self.fetch(paths).items()}
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -216,3 +223,13 @@ class DaemonRun:
 @contextlib.contextmanager
 def no_netns() -> Iterator[None]:
     yield None
+
+
+def counters(metrics_text: str, name: str) -> dict[str, float]:
+    """``name{label="x"} v`` samples of an exposition as {x: v} (one label), or {"": v}."""
+    out = {}
+    for m in re.finditer(
+        rf"^{name}(?:_total)?(?:\{{[^=]*=\"([^\"]*)\"\}})?\s+(\S+)$", metrics_text, re.M
+    ):
+        out[m.group(1) or ""] = float(m.group(2))
+    return out

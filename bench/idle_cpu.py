@@ -46,12 +46,16 @@ def main() -> int:
             with run:
                 run.wait_ready(30)
                 time.sleep(2.0)  # let the listener, bus and read threads settle
+                m0 = run.fetch(("/metrics",))["/metrics"]
+                time.sleep(0.5)
                 before = _daemon.threads(run.pid)
+                req0 = len(run.srv.requests)
                 t0 = time.monotonic()
                 time.sleep(window)
                 after = _daemon.threads(run.pid)
                 elapsed = time.monotonic() - t0
-                requests = len(run.srv.requests)
+                requests = len(run.srv.requests) - req0
+                m1 = run.fetch(("/metrics",))["/metrics"]
     per_thread = {}
     cpu_ns = vol = invol = 0
     for tid, a in after.items():
@@ -71,16 +75,24 @@ def main() -> int:
             "involuntary_ctxt_switches": invol,
             "wakeups_per_minute": round(vol / elapsed * 60, 1),
             "threads": per_thread,
-            "localapi_requests_total": requests,
+            "localapi_requests": requests,
             "netlink": bool(ns),
         }
     )
-    busy = {k: v for k, v in per_thread.items() if v["wakeups"] > max(2, elapsed / 60 * 2)}
-    if busy:
-        res.note(
-            "threads waking more often than the re-check: "
-            + ", ".join(f"{k} {v['wakeups']}x" for k, v in busy.items())
-        )
+    w0, w1 = _daemon.counters(m0, "sdp_guard_wakeups"), _daemon.counters(m1, "sdp_guard_wakeups")
+    woke = {k: int(v - w0.get(k, 0)) for k, v in w1.items() if v - w0.get(k, 0)}
+    evals = _daemon.counters(m1, "sdp_guard_evaluations").get("", 0) - _daemon.counters(
+        m0, "sdp_guard_evaluations"
+    ).get("", 0)
+    res.metrics["loop_wakeups_by_reason"] = woke
+    res.metrics["evaluations"] = int(evals)
+    res.note(
+        f"the loop woke for: {woke or 'nothing'}; {int(evals)} evaluation(s), "
+        f"{requests} LocalAPI requests in the window (re-check every 60 s)"
+    )
+    periodic = {k: v for k, v in woke.items() if k != "recheck"}
+    if periodic:
+        res.note(f"wake-ups other than the safety re-check: {periodic}")
     print(
         f"   {round(pct, 4)} % of one core over {elapsed:.1f} s; {vol} voluntary context "
         f"switches ({round(vol / elapsed * 60, 1)}/min)"

@@ -65,7 +65,7 @@ def one_run(template: _network.NetworkFiles, workdir: str) -> dict[str, Any]:
         "api_writes": len(writes),
         "api_reads": len(requests) - len(writes),
         "ok": bool(result.get("ok")),
-        "written": result.get("written"),
+        "written": len(result.get("written") or ()),
         "left_after": again.returncode,  # 0: nothing pending
     }
 
