@@ -94,15 +94,21 @@ def main() -> int:
         res.note(f"netlink off: {why}")
     with c.netns() if why is None else _daemon.no_netns() as ns:
         small = daemon_rss(10, ns)
+        mid = daemon_rss(n // 10, ns)  # where the growth starts to show
         big = daemon_rss(n, ns)
     res.metrics["daemon_10"] = small
+    res.metrics[f"daemon_{n // 10}"] = mid
     res.metrics[f"daemon_{n}"] = big
+    res.metrics["rss_per_provider_kib"] = round(
+        (big["rss_kib"] - mid["rss_kib"]) / (n - n // 10), 2
+    )
     mb = big["rss_kib"] / 1024
     res.metrics["rss_vs_libraries"] = round(big["rss_kib"] / lib_rss, 2)
     res.metrics["rss_minus_libraries_mib"] = round((big["rss_kib"] - lib_rss) / 1024, 1)
     print(
         f"   libraries alone {lib_rss / 1024:.1f} MiB; daemon with 10 providers "
-        f"{small['rss_kib'] / 1024:.1f} MiB; with {n}: RSS {mb:.1f} MiB, peak "
+        f"{small['rss_kib'] / 1024:.1f} MiB; with {n // 10}: {mid['rss_kib'] / 1024:.1f} MiB; "
+        f"with {n}: RSS {mb:.1f} MiB, peak "
         f"{big['hwm_kib'] / 1024:.1f} MiB (first evaluation {big['first_evaluation_s']} s); "
         f"after one scrape of /metrics ({big['metrics_bytes'] // 1024} KiB) and /findings "
         f"({big['findings_bytes'] // 1024} KiB): {big['rss_after_scrape_kib'] / 1024:.1f} MiB"
