@@ -36,7 +36,7 @@ def report(doc: dict[str, Any]) -> str:
             lines.append(f"| {key} | (script broke, exit {fig['exit']}) | | | |")
             continue
         for row in _targets(fig):
-            lines.append(f"| {key} {row[1:]}")
+            lines.append(f"| {key} |{row[1:]}")
     return "\n".join(lines) + "\n"
 
 
