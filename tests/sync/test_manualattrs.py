@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sdp_guard.core import manualattrs
@@ -85,6 +85,8 @@ def test_block_round_trip_keeps_operator_text_byte_for_byte(
 
 @settings(max_examples=300, deadline=None)
 @given(operator_text, address)
+@example("[endpoint]\n[", "100.99.1.1")  # a bare "[" opens a section for parseIniSettings
+@example("[endpoint]\n  [aor", "100.99.1.1")
 def test_asterisk_gets_our_media_address_and_everything_else_unchanged(text: str, a: str) -> None:
     before = parse_ini_settings(text)
     after = parse_ini_settings(manualattrs.set_media_address(text, a))

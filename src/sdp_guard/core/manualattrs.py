@@ -38,11 +38,18 @@ def _line_at(text: str, start: int) -> str:
     return text[start:] if end == -1 else text[start:end]
 
 
+_PHP_TRIM = " \t\n\r\0\x0b"  # PHP trim()'s default characters, not Python's Unicode whitespace
+
+
 def _section_name(line: str) -> str | None:
-    s = line.strip()
-    if s.startswith("[") and "]" in s:
-        return s[1 : s.index("]")].strip()
-    return None
+    """The section a line opens, as parseIniSettings sees it: any trimmed line starting with ``[``
+    (it splits on ``"\n["``), even without ``]``; the name stops at the first ``]``."""
+    s = line.strip(_PHP_TRIM)
+    if not s.startswith("["):
+        return None
+    pos = s.find("]")
+    inner = s[1:pos] if pos != -1 else s[1:]
+    return inner.replace("]", "").strip(_PHP_TRIM)
 
 
 def _find_block(text: str) -> tuple[int, int] | None:
