@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -132,11 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return os.EX_USAGE
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(
-        level=level, format="sdp-guard: %(levelname)s: %(message)s", stream=sys.stderr
-    )
     mod = importlib.import_module(COMMANDS[args.command][0])
+    # Configure logging only where it is used (or asked for): importing it costs `check`
+    # start-up time; a stray warning still reaches stderr through logging's last-resort handler.
+    if args.verbose or "logging" in sys.modules:
+        import logging
+
+        level = logging.WARNING - 10 * min(args.verbose, 2)
+        logging.basicConfig(
+            level=level, format="sdp-guard: %(levelname)s: %(message)s", stream=sys.stderr
+        )
     from sdp_guard.errors import Error, InputError
 
     try:

@@ -9,17 +9,21 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import logging
 import os
 import sqlite3
 import time
-import urllib.parse
 from collections.abc import Sequence
+from typing import Any
 
 from sdp_guard.core.model import LocalNet, PbxConfig, Provider
 from sdp_guard.errors import DatabaseError
 
-log = logging.getLogger(__name__)
+
+def _log() -> Any:
+    import logging  # lazily: `check` start-up time is measured
+
+    return logging.getLogger(__name__)
+
 
 LOCK_RETRIES = 3
 BUSY_TIMEOUT_MS = 2000
@@ -51,7 +55,9 @@ def connect_ro(path: str) -> sqlite3.Connection:
             f"no permission to read {path}",
             "run as a user in the group that owns the DB (the WAL files next to it must be readable)",
         )
-    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    # SQLite URI filenames need only %, ? and # escaped (sqlite.org/uri.html).
+    quoted = os.path.abspath(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    uri = "file:" + quoted + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as e:
@@ -112,7 +118,9 @@ def read_pbx(path: str) -> PbxConfig:
         except sqlite3.OperationalError as e:
             last = e
             if "locked" in str(e) or "busy" in str(e):
-                log.info("database %s is locked (attempt %d/%d)", path, attempt + 1, LOCK_RETRIES)
+                _log().info(
+                    "database %s is locked (attempt %d/%d)", path, attempt + 1, LOCK_RETRIES
+                )
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise DatabaseError(f"cannot read {path}: {e}") from None
@@ -201,7 +209,7 @@ def _local_net(conn: sqlite3.Connection, tables: set[str]) -> LocalNet:
                 )
                 nets.append(str(net))
             except ValueError:
-                log.warning(
+                _log().warning(
                     "ignoring LAN interface with bad address %s/%s", r["ipaddr"], r["subnet"]
                 )
         if _s(r["internet"]) == "1":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import locale
 import os
-from datetime import UTC, datetime
+import time
 
 from sdp_guard import config as config_mod
 from sdp_guard.adapters.inputs import Inputs, load_stations, read_tailnet
@@ -87,7 +87,7 @@ def pick_lang(cfg: config_mod.Config) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def load_inputs(args: argparse.Namespace, cfg: config_mod.Config) -> Inputs:

@@ -10,6 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 
+class LazyPatterns(dict[str, Any]):
+    """Pattern sources compiled on first use (importing the validator compiles nothing)."""
+
+    def __getitem__(self, key: str) -> Any:
+        import re
+
+        value = super().__getitem__(key)
+        if isinstance(value, str):
+            value = re.compile(value)
+            self[key] = value
+        return value
+
+
 class JsonSchemaException(ValueError):
     """Base of validation errors."""
 
