@@ -20,14 +20,14 @@ MATCHED_MAGICDNS = "magicdns"
 MATCHED_DESCRIPTION = "description"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProviderMatch:
     provider: Provider
     station: Station | None
     matched_by: str | None  # one of MATCHED_* or None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StationView:
     """Where a registry station's node is in our tailnet (None = not found)."""
 

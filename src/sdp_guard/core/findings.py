@@ -29,7 +29,7 @@ class Code(enum.StrEnum):
 ALL_CODES: tuple[str, ...] = tuple(c.value for c in Code)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: Code
     severity: Severity

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Provider:
     """A MikoPBX SIP trunk (``m_Sip`` row with ``type='friend'`` joined to ``m_Providers``)."""
 
@@ -23,7 +23,7 @@ class Provider:
     outbound_proxy: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LocalNet:
     """What decides MikoPBX's ``local_net`` (and whether it rewrites SDP to its external address)."""
 
@@ -35,13 +35,13 @@ class LocalNet:
     known: bool = False  # False when the DB lacks m_LanInterfaces (cannot decide)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PbxConfig:
     providers: tuple[Provider, ...] = ()
     local_net: LocalNet = field(default_factory=LocalNet)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Station:
     """One entry of the registry of advertised addresses (TC25 step 0)."""
 
@@ -54,7 +54,7 @@ class Station:
     source: str = "yaml"  # where the entry came from (yaml | mantela)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Peer:
     """A node in our tailnet as our tailscaled sees it."""
 
@@ -70,7 +70,7 @@ class Peer:
     whois_known: bool = False  # True when whois answered for this peer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TailnetView:
     backend_state: str = "Running"
     self_hostname: str = ""
