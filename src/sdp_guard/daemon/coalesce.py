@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# 20 ms still merges what tailscaled sends for one change (a Notify plus its table-52 route
-# messages arrive within a few ms) and keeps change -> /metrics p99 under 50 ms; 50 ms alone
-# used the whole budget (bench/event_latency.py, docs/benchmarks.md).
-QUIET = 0.02
+# 10 ms still merges what tailscaled sends for one change (a Notify plus its table-52 route
+# messages arrive within a few ms) and keeps change -> /metrics p99 well under 50 ms; 50 ms alone
+# used the whole budget, 20 ms left a thin margin (bench/event_latency.py, docs/benchmarks.md).
+QUIET = 0.01
 MAX_DELAY = 0.25
 
 
