@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sdp_guard.errors import ConfigError
 
@@ -44,8 +43,7 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
     return read
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     key: str
     default: str | int
     help: str
@@ -97,8 +95,7 @@ OPTIONS: tuple[Option, ...] = (
 _BY_KEY = {o.key: o for o in OPTIONS}
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     values: Mapping[str, Any]
     sources: Mapping[str, str]  # key -> "default" | "<file>" | "command line"
     path: str | None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -40,8 +38,8 @@ def test_healthy_network_has_no_findings() -> None:
 
 
 def test_peer_known_by_other_address_is_critical_with_console_remedy() -> None:
-    peer = replace(A_PEER, ipv4="100.102.9.9")
-    trunk = replace(TRUNK_A, host="100.102.9.9", extra_hosts=())
+    peer = A_PEER._replace(ipv4="100.102.9.9")
+    trunk = TRUNK_A._replace(host="100.102.9.9", extra_hosts=())
     r = evaluate(PbxConfig((trunk,)), [A], view(peer))
     got = {f.code: f for f in r.findings}
     f = got[Code.PEER_ADDRESS_DIFFERS]
@@ -57,8 +55,8 @@ def test_peer_known_by_other_address_is_critical_with_console_remedy() -> None:
 
 
 def test_stale_host_after_renumber_is_critical_and_ready_for_sync() -> None:
-    trunk = replace(TRUNK_A, host="100.88.7.19", extra_hosts=("100.88.7.19", "100.90.0.1"))
-    r = evaluate(PbxConfig((trunk,)), [replace(A, providers=("SIP-TRUNK-A",))], view(A_PEER))
+    trunk = TRUNK_A._replace(host="100.88.7.19", extra_hosts=("100.88.7.19", "100.90.0.1"))
+    r = evaluate(PbxConfig((trunk,)), [A._replace(providers=("SIP-TRUNK-A",))], view(A_PEER))
     [f] = r.findings
     assert f.code is Code.HOST_DIFFERS and f.severity is Severity.CRITICAL
     assert f.configured == "100.88.7.19" and f.advertised == "100.101.1.1"
@@ -68,7 +66,7 @@ def test_stale_host_after_renumber_is_critical_and_ready_for_sync() -> None:
 
 
 def test_advertised_address_taken_by_another_machine() -> None:
-    peer = replace(A_PEER, ipv4="100.102.9.9")
+    peer = A_PEER._replace(ipv4="100.102.9.9")
     nas = Peer("nN", hostname="nas", ipv4="100.101.1.1")
     r = evaluate(PbxConfig(()), [A], view(peer, nas))
     taken = [f for f in r.findings if f.code is Code.ADVERTISED_TAKEN]
@@ -84,7 +82,7 @@ def test_advertised_address_taken_by_ourselves() -> None:
 
 
 def test_masquerade_toward_peer_names_provider_and_both_addresses() -> None:
-    peer = replace(A_PEER, masquerade_v4="100.101.9.9", whois_known=True)
+    peer = A_PEER._replace(masquerade_v4="100.101.9.9", whois_known=True)
     r = evaluate(PbxConfig((TRUNK_A,)), [A], view(peer))
     [f] = r.findings
     assert f.code is Code.MASQUERADED and f.provider == "SIP-TRUNK-A"
@@ -92,14 +90,14 @@ def test_masquerade_toward_peer_names_provider_and_both_addresses() -> None:
 
 
 def test_masquerade_equal_to_own_address_is_fine() -> None:
-    peer = replace(A_PEER, masquerade_v4="100.102.2.2", whois_known=True)
+    peer = A_PEER._replace(masquerade_v4="100.102.2.2", whois_known=True)
     assert evaluate(PbxConfig((TRUNK_A,)), [A], view(peer)).findings == ()
 
 
 def test_disabled_provider_never_warns() -> None:
-    trunk = replace(TRUNK_A, host="100.88.7.19", extra_hosts=(), disabled=True)
-    peer = replace(A_PEER, masquerade_v4="100.101.9.9")
-    r = evaluate(PbxConfig((trunk,)), [replace(A, providers=("SIP-TRUNK-A",))], view(peer))
+    trunk = TRUNK_A._replace(host="100.88.7.19", extra_hosts=(), disabled=True)
+    peer = A_PEER._replace(masquerade_v4="100.101.9.9")
+    r = evaluate(PbxConfig((trunk,)), [A._replace(providers=("SIP-TRUNK-A",))], view(peer))
     assert r.findings and all(f.severity is Severity.INFO for f in r.findings)
     assert r.worst is Severity.INFO
 

@@ -6,8 +6,7 @@ Shared by the commands and the daemon, so both see exactly the same view.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sdp_guard.config import Config
 from sdp_guard.core.model import PbxConfig, Station, TailnetView
@@ -15,14 +14,13 @@ from sdp_guard.core.model import PbxConfig, Station, TailnetView
 MISSING = object()  # a whois answer the snapshot does not hold (not asked, not "404")
 
 
-@dataclass
-class Inputs:
+class Inputs(NamedTuple):
     pbx: PbxConfig
     stations: tuple[Station, ...]
     view: TailnetView
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    raw_status: Any = None
-    raw_whois: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]]
+    raw_status: Any
+    raw_whois: dict[str, Any]
 
 
 def read_tailnet(

@@ -7,7 +7,6 @@ missing field we rely on is an error that says which.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -109,12 +108,10 @@ def apply_whois(view: TailnetView, answers: Mapping[str, Any]) -> TailnetView:
         v4, m = parse_whois(doc)
         masq[v4 or normalize(addr)] = m
     peers = tuple(
-        dataclasses.replace(p, masquerade_v4=masq[p.ipv4], whois_known=True)
-        if p.ipv4 in masq
-        else p
+        p._replace(masquerade_v4=masq[p.ipv4], whois_known=True) if p.ipv4 in masq else p
         for p in view.peers
     )
-    return dataclasses.replace(view, peers=peers)
+    return view._replace(peers=peers)
 
 
 class LocalAPI:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import locale
 import os
 import time
 
@@ -82,6 +81,8 @@ def pick_lang(cfg: config_mod.Config) -> str:
         v = os.environ.get(var, "")
         if v:
             return "ja" if v.lower().startswith("ja") else "en"
+    import locale  # only when no locale variable decided it (start-up time is measured)
+
     loc = locale.getlocale()[0] or ""
     return "ja" if loc.lower().startswith("ja") else "en"
 

@@ -7,7 +7,7 @@ providers, stations and peers (see bench/).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sdp_guard.core.addresses import TAILNET_V4_TEXT, first_label, is_ip, is_tailnet_v4, normalize
 from sdp_guard.core.addresses import network_covers as _covers
@@ -20,15 +20,13 @@ MATCHED_MAGICDNS = "magicdns"
 MATCHED_DESCRIPTION = "description"
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderMatch:
+class ProviderMatch(NamedTuple):
     provider: Provider
     station: Station | None
     matched_by: str | None  # one of MATCHED_* or None
 
 
-@dataclass(frozen=True, slots=True)
-class StationView:
+class StationView(NamedTuple):
     """Where a registry station's node is in our tailnet (None = not found)."""
 
     station: Station
@@ -37,8 +35,7 @@ class StationView:
     is_self: bool = False
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     findings: tuple[Finding, ...]
     matches: tuple[ProviderMatch, ...]
     stations: tuple[StationView, ...]
@@ -48,7 +45,7 @@ class Report:
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
 
-    def count(self, severity: Severity) -> int:
+    def count_of(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
 

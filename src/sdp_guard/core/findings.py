@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class Severity(enum.IntEnum):
@@ -29,8 +29,7 @@ class Code(enum.StrEnum):
 ALL_CODES: tuple[str, ...] = tuple(c.value for c in Code)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     code: Code
     severity: Severity
     provider: str | None = None
@@ -41,7 +40,7 @@ class Finding:
     masquerade: str | None = None  # the address a peer knows us by
     node: str | None = None  # Tailscale machine name the remedy talks about
     # Extra template values for messages (holder, stale, description, ...), sorted pairs.
-    params: tuple[tuple[str, str], ...] = field(default=())
+    params: tuple[tuple[str, str], ...] = ()
 
     def param(self, key: str, default: str = "") -> str:
         for k, v in self.params:

@@ -16,7 +16,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sdp_guard.core.addresses import TAILNET_V4, normalize
@@ -394,9 +394,9 @@ def merge_stations(
                 "stations.yaml wins"
             )
         if not y.identifier and m.identifier:
-            merged[i] = replace(y, identifier=m.identifier)
+            merged[i] = y._replace(identifier=m.identifier)
     names = unique_names([(m.identifier, m.name) for m in rest], taken=[s.name for s in merged])
-    merged.extend(replace(m, name=n) for m, n in zip(rest, names, strict=True))
+    merged.extend(m._replace(name=n) for m, n in zip(rest, names, strict=True))
     return tuple(merged), notes
 
 

@@ -5,7 +5,6 @@ Templates use ``{name}`` fields filled from the finding; missing values print as
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 
 from sdp_guard.core.findings import Code, Finding
@@ -167,8 +166,7 @@ def render(f: Finding, lang: str) -> tuple[str, str]:
     """(message, remedy) for one finding in ``lang`` (en or ja)."""
     msg, remedy = TEXTS.get(lang, TEXTS["en"])[template_key(f)]
     fields = _fields(f)
-    fmt = string.Formatter()
-    return fmt.vformat(msg, (), fields), fmt.vformat(remedy, (), fields)
+    return msg.format_map(fields), remedy.format_map(fields)
 
 
 # Short UI strings for the text report.

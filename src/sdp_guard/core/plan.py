@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sdp_guard.core import manualattrs
@@ -196,11 +196,11 @@ def apply_changes(p: Provider, changes: Iterable[Change]) -> Provider:
         if c.provider != p.id:
             continue
         if c.field == HOST:
-            p = replace(p, host=str(c.new or ""))
+            p = p._replace(host=str(c.new or ""))
         elif c.field == EXTRA_HOSTS:
-            p = replace(p, extra_hosts=tuple(c.new or ()))
+            p = p._replace(extra_hosts=tuple(c.new or ()))
         elif c.field == MANUAL:
-            p = replace(p, manualattributes=str(c.new or ""))
+            p = p._replace(manualattributes=str(c.new or ""))
     return p
 
 
@@ -209,8 +209,8 @@ def apply_plan(pbx: PbxConfig, plan: Plan) -> PbxConfig:
     ln = plan.local_net_change
     local = pbx.local_net
     if ln is not None:
-        local = replace(local, local_networks=tuple(ln.new or ()))
-    return replace(pbx, providers=providers, local_net=local)
+        local = local._replace(local_networks=tuple(ln.new or ()))
+    return pbx._replace(providers=providers, local_net=local)
 
 
 def new_extra_hosts(extra: Sequence[str], stale: Iterable[str], advertised: str) -> tuple[str, ...]:

@@ -106,9 +106,9 @@ def to_document(
 
 def _summary(report: Report) -> dict[str, int]:
     return {
-        "critical": report.count(Severity.CRITICAL),
-        "warning": report.count(Severity.WARNING),
-        "info": report.count(Severity.INFO),
+        "critical": report.count_of(Severity.CRITICAL),
+        "warning": report.count_of(Severity.WARNING),
+        "info": report.count_of(Severity.INFO),
         "providers": len(report.matches),
         "peers": len(report.tailnet.peers),
         "stations": len(report.stations),
