@@ -5,16 +5,12 @@ Never resolves DNS: a name stays a (lower-cased) name.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 
 TAILNET_V4 = ipaddress.IPv4Network("100.64.0.0/10")
 TAILNET_V4_TEXT = "100.64.0.0/10"
 
 
-# The same few addresses are normalised dozens of times per provider in one evaluation; the
-# cache is bounded so a long-running daemon does not grow with address churn.
-@functools.lru_cache(maxsize=1 << 16)
 def normalize(text: str | None) -> str:
     """Canonical text of an address or host name.
 
@@ -52,12 +48,10 @@ def _parse_ip(s: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def is_ip(text: str) -> bool:
     return _parse_ip(text) is not None
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def is_tailnet_v4(text: str) -> bool:
     """True for an IPv4 literal inside Tailscale's CGNAT range 100.64.0.0/10."""
     ip = _parse_ip(normalize(text))
@@ -79,10 +73,3 @@ def network_covers(cidr: str, inner: str) -> bool:
 def first_label(name: str) -> str:
     """``station-a.tail0a0a0a.ts.net.`` -> ``station-a``."""
     return normalize(name).split(".", 1)[0]
-
-
-def clear_caches() -> None:
-    """Forget memoised addresses (a long-running process calls this after an evaluation)."""
-    normalize.cache_clear()
-    is_ip.cache_clear()
-    is_tailnet_v4.cache_clear()

@@ -46,7 +46,6 @@ from sdp_guard.adapters.metrics import (
     SourceStatus,
     encode_document,
 )
-from sdp_guard.core.addresses import clear_caches
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Finding, Severity
 from sdp_guard.core.model import PbxConfig, Station, TailnetView
@@ -495,7 +494,6 @@ class Daemon:
     def _settle(self) -> None:
         """After a large evaluation, hand its garbage back to the OS (its peak is about twice
         what is kept; bench/memory.py)."""
-        clear_caches()  # the address memo only pays off within one evaluation
         if _records(self._views) >= RELEASE_FROM:
             release_memory()
 
