@@ -46,7 +46,7 @@ BUS_READER = r"""
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
-s.sendall(b"GET /localapi/v0/watch-ipn-bus?mask=4106 HTTP/1.1\r\nHost: local-tailscaled.sock\r\n\r\n")
+s.sendall(b"GET /localapi/v0/watch-ipn-bus?mask=4122 HTTP/1.1\r\nHost: local-tailscaled.sock\r\n\r\n")
 f = s.makefile("rb", buffering=0)
 while f.readline() not in (b"\r\n", b""):
     pass

@@ -107,4 +107,4 @@ def test_bus_stream_delivers_notifies_then_ends_on_restart(server: LocalAPIServe
     assert second["PeersChanged"][0]["StableID"] == "nB2b2b2b2CNTRL"
     server.close_streams()
     assert list(stream) == []
-    assert server.masks == [4106]
+    assert server.masks == [4122]

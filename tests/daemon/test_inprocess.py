@@ -123,7 +123,7 @@ def test_tailscaled_restart_marks_down_keeps_findings_and_recovers(
     st.api.start()  # tailscaled is back: the watcher re-subscribes on its own
     wait_until(lambda: value(scrape(d.url), "sdp_guard_source_up", source="tailscale") == 1, 6.0)
     d.wait_line("source tailscale up again", after=n)
-    assert len(st.api.masks) >= 2 and set(st.api.masks) == {4106}
+    assert len(st.api.masks) >= 2 and set(st.api.masks) == {4122}
 
 
 def test_locked_db_is_down_then_up_without_clearing(st: Station, start_daemon: Any) -> None:

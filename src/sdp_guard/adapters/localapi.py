@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
 DEFAULT_SOCKET = "/var/run/tailscale/tailscaled.sock"
 HOST = "local-tailscaled.sock"  # apitype.LocalAPIHost
-# InitialState | InitialNetMap | PeerChanges: old daemons send NetMap on change, v1.100+ PeersChanged.
-BUS_MASK = 2 | 8 | 4096
+# InitialState | InitialNetMap | NoPrivateKeys | PeerChanges = 4122. Old daemons send NetMap on
+# change, v1.100+ PeersChanged. NoPrivateKeys (16) is required of a caller without write access up
+# to v1.90 (403 otherwise: ipn/localapi/localapi.go l.1284 at v1.82.5) and a no-op since v1.92.
+BUS_MASK = 2 | 8 | 16 | 4096
 
 
 def _need(doc: Mapping[str, Any], key: str, where: str) -> Any:

@@ -1,9 +1,12 @@
 """One long-lived ``watch-ipn-bus`` stream, re-subscribed with backoff (a thread).
 
-Mask 4106 = NotifyInitialState | NotifyInitialNetMap | NotifyPeerChanges: tailscaled up to
-v1.98 sends a NetMap on every change, v1.100+ sends PeersChanged/PeersRemoved instead
-(design/tailscale.md §5). The watcher does not interpret peers: any Notify that carries one of
-the cue fields tells the loop to ask ``status``/``whois`` again.
+Mask 4122 = NotifyInitialState | NotifyInitialNetMap | NotifyNoPrivateKeys | NotifyPeerChanges:
+tailscaled up to v1.98 sends a NetMap on every change, v1.100+ sends PeersChanged/PeersRemoved
+instead (design/tailscale.md §5). Without NoPrivateKeys, v1.80-v1.90 answer 403 to a caller that
+has no write access (our unprivileged daemon), so the bit stays although it is a no-op since v1.92.
+
+The watcher does not interpret peers: any Notify that carries one of the cue fields tells the loop
+to ask ``status``/``whois`` again.
 
 The socket is owned here (not by :class:`~sdp_guard.adapters.localapi.LocalAPI`) so that
 ``stop()`` can shut it down from another thread and end a read that has no timeout.
@@ -55,6 +58,7 @@ class BusWatcher:
         self.connected = False
         self._stop = threading.Event()
         self._sock: socket.socket | None = None
+        self._last_refusal = 0
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="ipn-bus", daemon=True)
 
@@ -102,8 +106,17 @@ class BusWatcher:
             resp = http.client.HTTPResponse(s)
             resp.begin()
             if resp.status != 200:
-                log.debug("watch-ipn-bus answered HTTP %s", resp.status)
+                # Said once per status, not per retry: a refusal means changes are seen only at
+                # the periodic re-check until it is fixed.
+                if resp.status != self._last_refusal:
+                    self._last_refusal = resp.status
+                    log.warning(
+                        "tailscaled refused watch-ipn-bus (HTTP %s): changes are noticed only at "
+                        "the periodic re-check",
+                        resp.status,
+                    )
                 return False
+            self._last_refusal = 0
             s.settimeout(None)  # the stream is quiet between changes
             got_any = False
             while not self._stop.is_set():
