@@ -10,12 +10,12 @@ import pytest
 
 from sdp_guard.adapters.localapi import LocalAPI, apply_whois, parse_status, parse_whois
 from sdp_guard.errors import TailnetError
-from tests.conftest import shared_fixture
 from tests.fakes.localapi import LocalAPIServer
+from tests.fixtures import fixture as fixture_path
 
 
 def fixture(name: str) -> Any:
-    return json.loads(shared_fixture("tailscale", name).read_text())
+    return json.loads(fixture_path("tailscale", name).read_text())
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_http_error_is_reported(server: LocalAPIServer) -> None:
 
 
 def test_bus_stream_delivers_notifies_then_ends_on_restart(server: LocalAPIServer) -> None:
-    lines = shared_fixture("tailscale", "bus-initial.jsonl").read_text().splitlines()
+    lines = fixture_path("tailscale", "bus-initial.jsonl").read_text().splitlines()
     server.initial = [json.loads(line) for line in lines]
     stream = LocalAPI(server.path).watch_bus()
     first = next(stream)

@@ -276,9 +276,9 @@ def test_module_entry_point() -> None:
 
 
 def test_wire_builder_matches_fixture_keys() -> None:
-    from tests.conftest import shared_fixture
+    from tests.fixtures import fixture
 
-    real = json.loads(shared_fixture("tailscale", "status-sharer.json").read_text())
+    real = json.loads(fixture("tailscale", "status-sharer.json").read_text())
     built = wire.status(wire.Node("a", "100.101.1.1"), [wire.Node("b", "100.102.2.2")])
     assert set(real) >= set(built) - {"User"}
     real_peer = next(iter(real["Peer"].values()))

@@ -18,7 +18,7 @@ from sdp_guard.daemon.coalesce import Pending, due_at
 from sdp_guard.daemon.loop import classify
 from sdp_guard.daemon.notify import Notifier
 from sdp_guard.daemon.state import Transition, diff_findings, diff_sources
-from tests.conftest import shared_fixture
+from tests.fixtures import fixture
 
 HOST = Code.HOST_DIFFERS
 MASQ = Code.MASQUERADED
@@ -130,7 +130,7 @@ def test_a_steady_stream_cannot_starve_the_evaluation() -> None:
 
 
 def test_bus_cues_from_the_captured_stream() -> None:
-    lines = shared_fixture("tailscale", "bus-initial.jsonl").read_text().splitlines()
+    lines = fixture("tailscale", "bus-initial.jsonl").read_text().splitlines()
     docs = [json.loads(x) for x in lines if x.strip()]
     assert [is_cue(d) for d in docs] == [True, True]  # initial NetMap, then PeersChanged
     assert not is_cue(

@@ -12,11 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import os
 import sqlite3
 from pathlib import Path
 
-FIXTURES = Path("/work/shared/fixtures")
+from tests.fixtures import fixture
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,20 +30,8 @@ class Trunk:
 
 
 def schema_path() -> Path:
-    """The real schema from the shared fixtures."""
-    return fixtures_dir() / "mikopbx" / "schema.sql"
-
-
-def fixtures_dir() -> Path:
-    """$SDP_GUARD_FIXTURES, $SDP_GUARD_SHARED/fixtures, ../shared/fixtures beside the checkout."""
-    env = os.environ.get("SDP_GUARD_FIXTURES")
-    if env:
-        return Path(env)
-    shared = os.environ.get("SDP_GUARD_SHARED")
-    if shared:
-        return Path(shared) / "fixtures"
-    cand = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-    return cand if cand.exists() else FIXTURES
+    """The real schema (tests/fixtures/mikopbx)."""
+    return fixture("mikopbx", "schema.sql")
 
 
 def create(path: Path, trunks: list[Trunk]) -> Path:

@@ -13,12 +13,13 @@ import copy
 import json
 from typing import Any
 
+from tests.fixtures import fixture
+
 from . import netlab
-from .pbxdb import fixtures_dir
 
 
 def _fixture(name: str) -> Any:
-    path = fixtures_dir() / "tailscale" / name
+    path = fixture("tailscale", name)
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -46,7 +46,8 @@ Use::
     with running_server(db) as srv:                # srv.url, srv.faults, srv.requests
         srv.faults.status = 500
 
-or as a process: ``python tests/fakes/mikopbx_api.py --db F --port P [--token T]``; it prints
+or as a process: ``python -m tests.fakes.mikopbx_api --db F --port P [--token T]`` (from the
+repository root); it prints
 ``listening on http://127.0.0.1:P`` and serves until SIGTERM. Faults can then be set with
 ``POST /__fake__/faults`` and a JSON body such as ``{"status": 503}`` or ``{"delay": 0.2}``.
 
@@ -71,31 +72,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fixtures import fixture
 
 PROVIDERS = "/pbxcore/api/v3/sip-providers"
 FIREWALL = "/pbxcore/api/v3/firewall"
 PROC = "MikoPBX\\PBXCoreREST\\Lib\\"
 
 
-def fixtures_dir() -> Path:
-    env = os.environ.get("SDP_GUARD_FIXTURES")
-    if env:
-        return Path(env) / "mikopbx"
-    cand = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "mikopbx"
-    return cand if cand.exists() else Path("/work/shared/fixtures/mikopbx")
-
-
 def make_db(path: str | os.PathLike[str], *, sample: bool = True, extra_sql: str = "") -> str:
     """A MikoPBX DB with the fixture schema (and the three sample trunks)."""
-    d = fixtures_dir()
     conn = sqlite3.connect(path)
     try:
-        conn.executescript((d / "schema.sql").read_text())
+        conn.executescript(fixture("mikopbx", "schema.sql").read_text())
         if sample:
-            conn.executescript((d / "sample-stations.sql").read_text())
+            conn.executescript(fixture("mikopbx", "sample-stations.sql").read_text())
         if extra_sql:
             conn.executescript(extra_sql)
         conn.commit()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sdp_guard.cli import main
 from sdp_guard.core.mantela import PatchError, patch_text, set_extension
-from tests.conftest import shared_fixture
+from tests.fixtures import fixture
 from tests.mantela.docs import EXAMPLE, dumps
 
 EXT = {"ipv4": "100.101.1.1", "node": "station-a", "updated": "2026-11-28"}
@@ -146,7 +146,7 @@ def test_bad_input_is_refused() -> None:
 
 
 def _snapshot(tmp_path: Path) -> Path:
-    status = json.loads(shared_fixture("tailscale", "status-sharer.json").read_text())
+    status = json.loads(fixture("tailscale", "status-sharer.json").read_text())
     p = tmp_path / "snap.json"
     p.write_text(json.dumps({"schema_version": 1, "status": status, "whois": {}}))
     return p

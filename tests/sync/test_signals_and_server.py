@@ -18,7 +18,7 @@ from tests.fakes.mikopbx_api import PROVIDERS, make_db, running_server
 from tests.sync.conftest import provider_rows, sync_argv
 from tests.sync.test_kill9 import spawn
 
-FAKE = Path(__file__).resolve().parents[1] / "fakes" / "mikopbx_api.py"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sigterm_after_the_first_write_rolls_it_back(demo_files: Any, state_dir: Path) -> None:
@@ -60,7 +60,8 @@ def test_answering_no_writes_nothing(
 def test_fake_server_runs_as_a_process_with_faults(tmp_path: Path) -> None:
     db = make_db(tmp_path / "m.db")
     proc = subprocess.Popen(
-        [sys.executable, str(FAKE), "--db", db, "--port", "0"],
+        [sys.executable, "-m", "tests.fakes.mikopbx_api", "--db", db, "--port", "0"],
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
