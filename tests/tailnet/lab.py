@@ -43,6 +43,9 @@ CHANGE_TIMEOUT = 30.0
 LOCALAPI_HOST = "local-tailscaled.sock"
 
 
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
 class LabError(RuntimeError):
     """A lab step failed; the message says which and how to look."""
 
@@ -191,7 +194,11 @@ class _UnixHTTP(http.client.HTTPConnection):
     def connect(self) -> None:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(self.timeout)
-        s.connect(self._path)
+        try:
+            s.connect(self._path)
+        except OSError:
+            s.close()
+            raise
         self.sock = s
 
 
@@ -308,6 +315,7 @@ class Lab:
                 start_new_session=True,
                 env=dict(os.environ, **(env or {})),
             )
+        _SPAWNED.append(p)  # outlives this call (and `up`): down kills it by pid
         return p.pid
 
     def start_tailscaled(self, name: str) -> None:
@@ -394,12 +402,19 @@ def _kill(pid: int | None, expect: str, timeout: float = 10.0) -> None:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+        _reap()
         time.sleep(0.05)
     if _alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    _reap()
+
+
+def _reap() -> None:
+    """Collect children this process spawned that have exited (no zombies, no stale Popen)."""
+    for p in list(_SPAWNED):
+        if p.poll() is not None:
+            _SPAWNED.remove(p)
 
 
 # --- commands --------------------------------------------------------------------------------

@@ -262,13 +262,21 @@ func (l *lab) response(req *tailcfg.MapRequest) *tailcfg.MapResponse {
 			res.Node.AllowedIPs[0] = p
 		}
 	}
-	peers := res.Peers[:0]
+	var peers []*tailcfg.Node
+	var removed []tailcfg.NodeID
 	for _, p := range res.Peers {
-		if !l.hidden[pair{nk, p.Key}] {
+		if l.hidden[pair{nk, p.Key}] {
+			removed = append(removed, p.ID)
+		} else {
 			peers = append(peers, p)
 		}
 	}
 	res.Peers = peers
+	if len(peers) == 0 {
+		// An empty Peers is omitted on the wire and means "no change" (tailcfg.MapResponse):
+		// say explicitly that the hidden peers are gone.
+		res.PeersRemoved = removed
+	}
 	return res
 }
 
