@@ -443,7 +443,7 @@ def up(d: Path, names: list[str], version: str) -> dict[str, Any]:
     bindir = build_tailscaled(v)
     control = build_control()
 
-    tag = f"tl{os.getpid()}"
+    tag = f"tl{os.getpid()}{os.urandom(1).hex()}"  # veth names: at most 15 characters
     hub = f"{tag}-hub"
     lab = Lab(
         d,
