@@ -569,6 +569,11 @@ def down(d: Path) -> None:
         run(["ip", "netns", "del", ns], check=False)
     with contextlib.suppress(FileNotFoundError):
         Path(lab.state["admin"]).unlink()
+    for name, n in lab.nodes.items():
+        # The node keys go with the lab; the logs stay for a post-mortem.
+        shutil.rmtree(d / name / "state", ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            Path(n["socket"]).unlink()
     f.unlink()
 
 
