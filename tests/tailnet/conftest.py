@@ -6,6 +6,7 @@ In CI (`CI` set) a missing prerequisite (root, TUN, Go, iproute2) fails; elsewhe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -46,10 +47,25 @@ def tailnet_prerequisites() -> None:
         if os.environ.get("CI"):
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
+    _reap_stale_labs()
     try:
         labmod.build_all()  # cached; a cold build takes a few minutes
     except labmod.LabError as e:
         pytest.fail(f"building the tailnet lab failed: {e}", pytrace=False)
+
+
+def _reap_stale_labs() -> None:
+    """Labs of a test run that was killed outright (its pid is gone): down, then removed."""
+    for d in Path("/tmp").glob("sdpg-tailnet-*-*"):
+        try:
+            pid = int(d.name.split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid() or Path(f"/proc/{pid}").exists():
+            continue
+        with contextlib.suppress(labmod.LabError, OSError, ValueError):
+            labmod.down(d / "lab")
+        shutil.rmtree(d, ignore_errors=True)
 
 
 class TailnetLab:
