@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("sdp_guard.commands.sync", "rewrite stale MikoPBX providers (plan, backup, undo)"),
     "backups": ("sdp_guard.commands.backups", "list the backups sync made"),
     "rollback": ("sdp_guard.commands.rollback", "restore providers from a sync backup"),
+    "probe": ("sdp_guard.commands.probe", "call the peer's echo test; count RTP both ways"),
 }
 
 DESCRIPTION = """\
