@@ -151,3 +151,17 @@ def test_json_no_answer_on_loopback(tmp_path: Path) -> None:
     assert doc["verdict"] == "no-answer" and doc["answered"] is False and doc["sip_status"] == 0
     assert set(doc["rtp"]) >= {"sent", "received", "loss", "jitter_ms", "rtt_ms"}
     assert doc["schema_version"] == 1 and doc["number"] == "186" and doc["bind"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_masquerade_remedy_suggests_the_confirming_probes(lang: str) -> None:
+    from sdp_guard.core.findings import Code, Finding, Severity
+    from sdp_guard.core.messages import render
+
+    f = Finding(
+        Code.MASQUERADED, Severity.CRITICAL, provider="SIP-TRUNK-B", station="b",
+        observed=OWN, masquerade="100.102.9.9", node="b-pbx",
+    )  # fmt: skip
+    _, remedy = render(f, lang)
+    assert "`sdp-guard probe SIP-TRUNK-B`" in remedy
+    assert "`sdp-guard probe SIP-TRUNK-B --sdp-address 100.102.9.9`" in remedy
