@@ -18,6 +18,19 @@ verdicts:
 exit codes (monitoring-plugin convention):
   0 two-way    2 one-way, no-audio or no-answer    3 bad input or options
 
+where it fits in TC25:
+  1-2 find      sdp-guard check                  names the peer and both addresses
+  before a fix  sdp-guard probe P                one-way: the fault is real, on this trunk, now
+  try the fix   sdp-guard probe P --sdp-address A   two-way: the fallback would fix it
+  fix           sdp-guard sync (--fallback media-address)
+  after         sdp-guard probe P                two-way: done
+TC25 の中での位置づけ:
+  不一致の確認  sdp-guard check --lang ja
+  修正前        sdp-guard probe P --lang ja      片方向なら障害はこのトランクで今起きている
+  修正の試行    sdp-guard probe P --sdp-address A   双方向ならフォールバックで直る
+  修正          sdp-guard sync（--fallback media-address）
+  修正後        sdp-guard probe P                双方向なら完了
+
 examples:
   sdp-guard probe SIP-TRUNK-4F2A9C1E                          # as MikoPBX would call
   sdp-guard probe kanda --sdp-address 100.102.9.9             # would the fallback fix it?
