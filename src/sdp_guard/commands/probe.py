@@ -270,26 +270,18 @@ def _named_target(name: str, cfg: Any) -> tuple[Any, str | None, Any, Any, str]:
 
 
 def _provider_destination(p: Any, view: Any, cfg: Any) -> tuple[str, int | None]:
-    """The provider's host as an IPv4 (a MagicDNS name through the tailnet, never system DNS)."""
     from sdp_guard.core.addresses import is_ip, normalize
-    from sdp_guard.core.diagnose import _Index
+    from sdp_guard.core.probe import destination
 
-    host = normalize(p.host)
-    if not host:
+    dest = destination(p, view)
+    if dest is None and view is None and p.host and not is_ip(normalize(p.host)):
+        dest = destination(p, _tailnet(cfg))  # a MagicDNS name: ask the tailnet
+    if dest is None:
         raise InputError(
-            f"provider {p.id} has no host", "set its host in MikoPBX, or give host:port"
+            f"provider {p.id}'s host {p.host!r} is no IPv4 address or tailnet machine we know",
+            "give the peer's address as host[:port]",
         )
-    if not is_ip(host):
-        peer = _Index(view if view is not None else _tailnet(cfg)).peer_by_name(host)
-        if peer is None or not peer.ipv4:
-            raise InputError(
-                f"provider {p.id}'s host {host!r} is no tailnet machine we know",
-                "give the peer's address as host[:port]",
-            )
-        host = peer.ipv4
-    if ":" in host:
-        raise InputError(f"provider {p.id}'s host {host} is IPv6; the probe calls over IPv4")
-    return host, p.port
+    return dest
 
 
 def _secret(cfg: Any, p: Any) -> str:

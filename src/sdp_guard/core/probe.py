@@ -12,9 +12,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sdp_guard.core import manualattrs
-from sdp_guard.core.addresses import TAILNET_V4_TEXT, normalize
+from sdp_guard.core.addresses import TAILNET_V4_TEXT, is_ip, normalize
 from sdp_guard.core.addresses import network_covers as _covers
-from sdp_guard.core.model import LocalNet, Provider
+from sdp_guard.core.diagnose import Report
+from sdp_guard.core.findings import Severity
+from sdp_guard.core.model import LocalNet, Provider, TailnetView
 
 SCHEMA_VERSION = 1
 EXIT_BY_VERDICT = {"two-way": 0, "one-way": 2, "no-audio": 2, "no-answer": 2}
@@ -41,6 +43,44 @@ def sdp_address_for(provider: Provider | None, local_net: LocalNet, own: str) ->
     ):
         return local_net.external_address, SDP_EXTERNAL
     return own, SDP_OWN
+
+
+def destination(p: Provider, view: TailnetView | None) -> tuple[str, int] | None:
+    """Where a provider's calls go, as IPv4 and port; a MagicDNS name through the tailnet view
+    (never system DNS). None when that cannot be known (no host, unknown name, IPv6)."""
+    from sdp_guard.core.diagnose import _Index
+
+    host = normalize(p.host)
+    if not host:
+        return None
+    if not is_ip(host):
+        peer = _Index(view).peer_by_name(host) if view is not None else None
+        if peer is None or not peer.ipv4:
+            return None
+        host = normalize(peer.ipv4)
+    if ":" in host:
+        return None
+    return host, p.port or DEFAULT_PORT
+
+
+def scheduled_targets(report: Report) -> list[tuple[str, Provider]]:
+    """(station, provider) the daemon probes: each station with a warning or critical finding,
+    through the first enabled provider matched to it (the one a finding names, if any)."""
+    by_id = {m.provider.id: m.provider for m in report.matches}
+    of_station: dict[str, list[Provider]] = {}
+    for m in report.matches:
+        if m.station is not None and not m.provider.disabled:
+            of_station.setdefault(m.station.name, []).append(m.provider)
+    out: dict[str, Provider] = {}
+    for f in report.findings:
+        if f.severity < Severity.WARNING or not f.station or f.station in out:
+            continue
+        named = by_id.get(f.provider or "")
+        if named is not None and not named.disabled:
+            out[f.station] = named
+        elif of_station.get(f.station):
+            out[f.station] = of_station[f.station][0]
+    return sorted(out.items())
 
 
 def split_hostport(text: str) -> tuple[str, int | None]:
