@@ -136,6 +136,38 @@ table inet probe {{
 """
 
 
+@contextlib.contextmanager
+def sipp_peer(lab: netlab.Lab, tmp: Path, kind: str, tag: str) -> Iterator[None]:
+    """One SIPp UAS in B for one call: strict (plays to our c=), echo, or auth (echo)."""
+    argv = [
+        "timeout", "-s", "KILL", "40", "sipp",
+        "-i", B_SELF, "-p", str(UAS_PORT), "-mi", B_SELF, "-mp", str(B_MEDIA),
+        "-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin",
+        "-trace_err", "-error_file", str(tmp / f"{tag}.errors"),
+    ]  # fmt: skip
+    if kind == "strict":
+        (tmp / "strict.xml").write_text(UAS_XML, encoding="ascii")
+        argv += ["-sf", str(tmp / "strict.xml"), "-key", "sdp_ip", B_SELF]
+        argv += ["-key", "pcap", str(G711A_PCAP)]
+    elif kind == "echo":
+        argv += ["-sn", "uas", "-rtp_echo"]
+    else:
+        (tmp / "auth.xml").write_text(AUTH_UAS_XML, encoding="ascii")
+        argv += ["-sf", str(tmp / "auth.xml"), "-rtp_echo"]
+        argv += ["-key", "user", USERNAME, "-key", "secret", SECRET]
+    uas = netlab.spawn(lab.ns["b"], argv)
+    try:
+        netlab.wait_until(
+            "SIPp UAS in B to listen",
+            lambda: uas.poll() is not None or lab.udp_listening("b", UAS_PORT),
+            timeout=5,
+        )
+        assert uas.poll() is None, netlab.finish(uas, 1)[1]
+        yield
+    finally:
+        netlab.finish(uas, 5)
+
+
 class Probe:
     def __init__(self, lab: netlab.Lab, tmp: Path, socket: Path) -> None:
         self.lab, self.tmp, self.socket = lab, tmp, socket
@@ -162,38 +194,9 @@ class Probe:
         finally:
             con.close()
 
-    @contextlib.contextmanager
-    def peer(self, kind: str) -> Iterator[None]:
-        """One SIPp UAS in B for one call: strict (plays to our c=), echo, or auth (echo)."""
+    def peer(self, kind: str) -> contextlib.AbstractContextManager[None]:
         self.n += 1
-        tag = f"uas{self.n}-{kind}"
-        argv = [
-            "timeout", "-s", "KILL", "40", "sipp",
-            "-i", B_SELF, "-p", str(UAS_PORT), "-mi", B_SELF, "-mp", str(B_MEDIA),
-            "-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin",
-            "-trace_err", "-error_file", str(self.tmp / f"{tag}.errors"),
-        ]  # fmt: skip
-        if kind == "strict":
-            (self.tmp / "strict.xml").write_text(UAS_XML, encoding="ascii")
-            argv += ["-sf", str(self.tmp / "strict.xml"), "-key", "sdp_ip", B_SELF]
-            argv += ["-key", "pcap", str(G711A_PCAP)]
-        elif kind == "echo":
-            argv += ["-sn", "uas", "-rtp_echo"]
-        else:
-            (self.tmp / "auth.xml").write_text(AUTH_UAS_XML, encoding="ascii")
-            argv += ["-sf", str(self.tmp / "auth.xml"), "-rtp_echo"]
-            argv += ["-key", "user", USERNAME, "-key", "secret", SECRET]
-        uas = netlab.spawn(self.lab.ns["b"], argv)
-        try:
-            netlab.wait_until(
-                "SIPp UAS in B to listen",
-                lambda: uas.poll() is not None or self.lab.udp_listening("b", UAS_PORT),
-                timeout=5,
-            )
-            assert uas.poll() is None, netlab.finish(uas, 1)[1]
-            yield
-        finally:
-            netlab.finish(uas, 5)
+        return sipp_peer(self.lab, self.tmp, kind, f"uas{self.n}-{kind}")
 
     def run(self, *args: str) -> tuple[int, dict[str, Any], str, dict[str, int]]:
         """The probe as a real process inside A; returns (rc, JSON, stderr, A's counters)."""
@@ -333,3 +336,65 @@ def test_no_sip_answer_is_bounded(probe: Probe) -> None:
     assert doc["verdict"] == "no-answer" and doc["answered"] is False and rc == 2, out
     assert doc["rtp"]["sent"] == 0 == n["to_b"]
     assert time.monotonic() - t0 < 15
+
+
+def _scrape(lab: netlab.Lab, url: str) -> str:
+    """GET inside namespace A (the daemon listens on A's own loopback)."""
+    code = (
+        "import sys, urllib.request;"
+        "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())"
+    )
+    return lab.exec("a", [sys.executable, "-c", code, url], check=False)
+
+
+def test_daemon_probes_the_station_with_a_finding_on_schedule(tmp_path: Path) -> None:
+    """The daemon in A sees masqueraded-toward-peer for station-b, calls B's strict peer itself
+    and exports the one-way verdict; the module's /findings document carries the same row."""
+    from .stations import TRUNK_TO, world
+
+    with world(tmp_path, Tailnet(masquerade=True), name="probe daemon") as w:
+        a = w.st["a"]
+        con = sqlite3.connect(a.db)
+        con.execute("UPDATE m_Sip SET port = ? WHERE uniqid = ?", (UAS_PORT, TRUNK_TO["b"]))
+        con.commit()
+        con.close()
+        listen = "127.0.0.1:18796"  # A's own loopback, inside its namespace
+        with a.config.open("a", encoding="utf-8") as f:
+            f.write("probe:\n  schedule_minutes: 1\n")
+        w.lab.nft("a", A_COUNTERS)
+        with sipp_peer(w.lab, tmp_path, "strict", "uas-daemon"):
+            daemon = netlab.spawn(
+                w.lab.ns["a"],
+                [sys.executable, "-m", "sdp_guard", "daemon", "--config", str(a.config),
+                 "--listen", listen, "--recheck-seconds", "5"],
+            )  # fmt: skip
+            try:
+                metrics = ""
+
+                def probed() -> bool:
+                    nonlocal metrics
+                    metrics = _scrape(w.lab, f"http://{listen}/metrics")
+                    return "sdp_guard_probe_verdict{" in metrics
+
+                netlab.wait_until("the daemon's first probe call", probed, timeout=40, step=0.5)
+                findings = json.loads(_scrape(w.lab, f"http://{listen}/findings"))
+            finally:
+                netlab.finish(daemon, 0.1)
+        to_b = w.lab.counter("a", "to_b", table="probe")
+    assert 'sdp_guard_probe_verdict{station="station-b",verdict="one-way"} 1.0' in metrics
+    assert 'sdp_guard_probe_verdict{station="station-b",verdict="two-way"} 0.0' in metrics
+    assert 'sdp_guard_probe_rtp_received_ratio{station="station-b"} 0.0' in metrics
+    probe_lines = [ln for ln in metrics.splitlines() if ln.startswith("sdp_guard_probe_")]
+    assert not [ln for ln in probe_lines if "station-c" in ln]  # no finding toward C: no call
+    [row] = findings["probes"]
+    assert (row["station"], row["provider"], row["verdict"]) == (
+        "station-b",
+        TRUNK_TO["b"],
+        "one-way",
+    )
+    assert row["sent"] == 250 == to_b and row["received"] == 0, (row, to_b)
+    assert row["sdp_address"] == A_SELF
+    MEASURED.append(
+        f"daemon probe toward station-b (c={row['sdp_address']}): {row['verdict']}; sent "
+        f"{row['sent']} (nft: {to_b}), received {row['received']}"
+    )
