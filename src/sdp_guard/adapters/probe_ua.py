@@ -122,7 +122,11 @@ class _UA:
         """
         while True:
             now = self.clock()
-            if now >= until or self.datagrams >= MAX_DATAGRAMS:
+            if now >= until:
+                return None
+            if self.datagrams >= MAX_DATAGRAMS:
+                # Flooded: stop reading, but keep the pace (RTP timing, bounded waits).
+                time.sleep(until - now)
                 return None
             ready, _, _ = select.select([self.sip, self.rtp], [], [], until - now)
             for s in ready:
@@ -291,6 +295,8 @@ class _UA:
                 self._note("the peer rejected the audio stream (m= port 0)")
             elif not _is_v4(ans.address):
                 self._note(f"the peer's media address {ans.address} is not an IPv4 literal")
+            elif ans.address == "0.0.0.0":
+                self._note("the peer put the audio on hold (c=0.0.0.0)")
             else:
                 target = (ans.address, ans.port)
                 pt = ans.payload_type if ans.payload_type is not None else sip.PCMA

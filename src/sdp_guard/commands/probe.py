@@ -165,6 +165,8 @@ def _plan(args: argparse.Namespace, cfg: Any) -> tuple[Any, Any]:
     if not number or any(c in number for c in " \t\r\n<>@;:\"'"):
         raise UsageError(f"--number {number!r} is not a dialable SIP user part")
     bind = _v4(args.bind, "--bind") if args.bind else ""
+    if bind == "0.0.0.0":
+        raise UsageError("--bind needs this machine's address, not 0.0.0.0 (it goes into SIP)")
     explicit_sdp = args.sdp_address != "auto"
     sdp = _v4(args.sdp_address, "--sdp-address") if explicit_sdp else ""
 
