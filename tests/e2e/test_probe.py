@@ -287,6 +287,18 @@ def test_strict_peer_one_way_with_own_address_two_way_with_masquerade(probe: Pro
     assert_received(doc, n, SENT // 2)
 
 
+def test_station_name_target_calls_through_its_provider(probe: Probe) -> None:
+    """TARGET may be a registry station: its provider (matched as check matches it) is used."""
+    (probe.tmp / "none.yaml").write_text(tailnet_docs.REGISTRY_YAML, encoding="utf-8")
+    probe.set_provider()
+    with probe.peer("strict"):
+        rc, doc, out, n = probe.run("station-b")
+    assert (doc["station"], doc["provider"]) == ("station-b", TRUNK), out
+    assert doc["destination"] == f"{B_SELF}:{UAS_PORT}"
+    assert doc["verdict"] == "one-way" and rc == 2, out
+    assert doc["rtp"]["sent"] == SENT == n["to_b"] and doc["rtp"]["received"] == 0
+
+
 def test_echo_peer_returns_our_packets_with_round_trip(probe: Probe) -> None:
     """An echo test that answers to the packets' source hears us whatever the SDP says."""
     probe.set_provider()

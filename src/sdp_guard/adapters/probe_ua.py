@@ -25,6 +25,7 @@ CANCEL_TIMEOUT = 4.0
 BYE_TIMEOUT = 4.0
 ECHO_TAIL = 0.5  # after our last packet, echoes still in flight
 MAX_DATAGRAMS = 20_000  # per call, whatever a peer floods us with
+SIP_PORT = 5060  # the PBX's: never ours
 
 
 class Secret:
@@ -84,8 +85,16 @@ class _UA:
         self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            self.sip.bind((call.bind, 0))
-            self.rtp.bind((call.bind, 0))
+            for sock in (self.sip, self.rtp):
+                sock.bind((call.bind, 0))
+                if sock.getsockname()[1] == SIP_PORT:  # an odd ip_local_port_range: not this one
+                    spare = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    spare.bind((call.bind, 0))
+                    sock.close()
+                    if sock is self.sip:
+                        self.sip = spare
+                    else:
+                        self.rtp = spare
         except OSError:
             self.close()
             raise
