@@ -128,6 +128,14 @@ class Scheduler:
             )
             verdict = rtp.verdict(out.answered, out.stats)
             stats, status = out.stats, out.sip_status
+            if any("not permitted" in n for n in out.notes):
+                # sdp-guard.service denies IP but to localhost: probes need the tailnet allowed.
+                log.warning(
+                    "probe toward station %s could not send (%s); under systemd allow the tailnet: "
+                    "`systemctl edit sdp-guard`, [Service] IPAddressAllow=100.64.0.0/10",
+                    job.station,
+                    "; ".join(out.notes),
+                )
         except (OSError, Error) as e:  # a probe never takes the daemon down
             log.warning("probe toward station %s failed: %s", job.station, e)
             verdict, stats, status = "no-answer", rtp.Stats(0, 0, 0.0, None, None, 0), 0
