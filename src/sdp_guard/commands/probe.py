@@ -250,16 +250,19 @@ def _named_target(name: str, cfg: Any) -> tuple[Any, str | None, Any, Any, str]:
             return p, None, pbx.local_net, None, ""
     from sdp_guard.adapters.inputs import load_stations
 
+    reg_error: InputError | None = None
     try:
         stations, _ = load_stations(cfg)
-    except InputError:
-        stations = ()
+    except InputError as e:
+        stations, reg_error = (), e
     st = next((s for s in stations if s.name == name), None)
     if st is None:
         known = ", ".join(sorted(p.id for p in pbx.providers)[:10]) or "none"
         hint = f"providers in the DB: {known}; or give host[:port]"
         if db_error is not None:
             hint = f"the MikoPBX DB could not be read ({db_error.message}); give host[:port]"
+        if reg_error is not None:
+            hint += f"; the registry could not be read either ({reg_error.message})"
         raise UsageError(f"TARGET {name!r} is no provider id, registry station or address", hint)
     view = _tailnet(cfg)
     located = locate_stations(stations, view)
