@@ -149,14 +149,19 @@ def sipp_uas(peer: Peer, tmp: Path, kind: str, tag: str) -> Iterator[None]:
 
 
 def run_probe(
-    ns: str, args: Sequence[str], seconds: float = SECONDS
+    ns: str, args: Sequence[str], seconds: float = SECONDS, uid: int | None = None
 ) -> tuple[int, dict[str, Any], str]:
-    """`sdp-guard -vv probe ARGS --json` as a real process inside NS: (rc, JSON, stdout+stderr)."""
+    """`sdp-guard -vv probe ARGS --json` as a real process inside NS (as UID and its own group,
+    without supplementary groups, when given): (rc, JSON, stdout+stderr)."""
     import subprocess
 
     env = {**os.environ, "NO_COLOR": "1", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    drop: list[str] = []
+    if uid is not None:
+        drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "NO_COLOR": "1", "HOME": "/nonexistent"}
     argv = [
-        "ip", "netns", "exec", ns,
+        "ip", "netns", "exec", ns, *drop,
         sys.executable, "-m", "sdp_guard", "-vv", "probe", *args,
         "--seconds", str(seconds), "--json",
     ]  # fmt: skip

@@ -3,7 +3,8 @@
 Station A's tailscaled masquerades A toward B (the control server's SelfNodeV4MasqAddrForThisPeer):
 B's tailnet knows A only as A_MASQ. The probe runs as a real process in A's namespace, binds A's
 tailnet address (from the real LocalAPI) and calls a strict-SDP SIPp UAS (tests/e2e/probe_peers)
-listening on B's tailnet address in B's namespace. Each call sends 3 s of RTP (150 packets).
+listening on B's tailnet address in B's namespace (one call also to an echo UAS, and one with the
+probe as uid 65534, as the daemon's scheduled probes run). Each call sends 3 s of RTP (150 packets).
 
 nftables counters in both namespaces, independent of the probe, count the RTP: what left A toward
 B's media port and what came back; what reached B from A_MASQ (the masquerade on the data plane);
@@ -30,6 +31,7 @@ from .stations import A_MASQ, TRUNK_TO, A, B, registry_yaml
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.e2e, pytest.mark.slow]
 
 B_MEDIA = netlab.RTP_PORT["b"]
+NOBODY = 65534
 STALE = "100.64.250.250"  # an address the registry still advertises for B; no node has it
 
 
@@ -114,24 +116,29 @@ table inet probe {{
         return Peer(self.lab.node(B)["netns"], self.b_self, port, B_MEDIA)
 
     def probe(
-        self, args: list[str], peer: Peer | None = None
+        self,
+        args: list[str],
+        peer: Peer | None = None,
+        kind: str = "strict",
+        uid: int | None = None,
     ) -> tuple[int, dict[str, Any], str, dict[str, int]]:
-        """One call to a fresh strict UAS in B; (rc, JSON, output, counters)."""
+        """One call to a fresh UAS in B (strict or echo); (rc, JSON, output, counters)."""
         self.n += 1
         for node in (A, B):
             self.lab.ns_exec(node, ["nft", "reset", "counters", "table", "inet", "probe"])
-        with sipp_uas(peer or self.peer(), self.tmp, "strict", f"uas{self.n}"):
+        with sipp_uas(peer or self.peer(), self.tmp, kind, f"uas{self.n}-{kind}"):
             rc, doc, out = run_probe(
-                self.lab.node(A)["netns"], [*args, "--tailscale-socket", self.socket]
+                self.lab.node(A)["netns"], [*args, "--tailscale-socket", self.socket], uid=uid
             )
         n = {c: self.counter(A, c) for c in ("to_b", "from_b")}
         n |= {c: self.counter(B, c) for c in ("from_masq", "to_a", "lost")}
         r = doc["rtp"]
         shown = " ".join(Path(a).name if "/" in a else a for a in args)
         MEASURED.append(
-            f"probe over real tailscaled {self.version}: {shown} "
-            f"(c={doc['sdp_address']}, {doc['sdp_address_source']}): {doc['verdict']}; "
-            f"sent {r['sent']}, received {r['received']}; nft: A to B {n['to_b']}, B from "
+            f"probe over real tailscaled {self.version}{'' if uid is None else f' (uid {uid})'}: "
+            f"{kind} peer, {shown} (c={doc['sdp_address']}, {doc['sdp_address_source']}): "
+            f"{doc['verdict']}; sent {r['sent']}, received {r['received']}, echoed {r['echoed']}, "
+            f"rtt {r['rtt_ms']} ms; nft: A to B {n['to_b']}, B from "
             f"{A_MASQ} {n['from_masq']}, B sent {n['to_a']} (lost in the tailnet {n['lost']}), "
             f"A from B {n['from_b']}"
         )
@@ -181,6 +188,15 @@ def test_host_port_target_one_way_with_own_address_two_way_with_masquerade(lab: 
     probe_peers.assert_received(doc, n["from_b"], SENT // 2)
     assert n["from_b"] >= 0.9 * n["to_a"], n
 
+    # An echo that answers to the source of our packets (A_MASQ, which A's tailscaled maps back
+    # to A) hears us whatever our SDP says: such a peer is not hit by the fault (docs/probe.md).
+    rc, doc, out, n = lab.probe([target, *absent], kind="echo")
+    assert doc["sdp_address"] == lab.a_self and doc["verdict"] == "two-way" and rc == 0, out
+    lab.assert_ours_arrived_masqueraded(doc, n)
+    r = doc["rtp"]
+    assert r["received"] == r["echoed"] == n["from_b"] == n["to_a"] == n["from_masq"], (r, n)
+    assert n["lost"] == 0 and r["rtt_ms"] is not None and 0 < r["rtt_ms"] < 100, (r, n)
+
 
 def test_station_target_resolved_through_the_real_localapi(lab: Lab) -> None:
     """TARGET a registry station: located by its node name in A's real tailnet status."""
@@ -190,9 +206,10 @@ def test_station_target_resolved_through_the_real_localapi(lab: Lab) -> None:
     reg = ["--registry", str(registry)]
 
     # Without a DB: no provider, so the station's node address in our tailnet (not the stale
-    # advertised one) on the SIP default port, with our own address in SDP.
+    # advertised one) on the SIP default port, with our own address in SDP. Run as uid 65534, as
+    # the daemon's scheduled probes run: the real LocalAPI gives a non-writer its status.
     rc, doc, out, n = lab.probe(
-        ["station-b", *reg, "--db", str(lab.tmp / "absent.db")], lab.peer(5060)
+        ["station-b", *reg, "--db", str(lab.tmp / "absent.db")], lab.peer(5060), uid=NOBODY
     )
     assert (doc["station"], doc["provider"]) == (B, None), out
     assert doc["destination"] == f"{lab.b_self}:5060", out
