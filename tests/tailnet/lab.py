@@ -102,12 +102,17 @@ def cache_root() -> Path:
 # --- builds ----------------------------------------------------------------------------------
 
 
-def _module_hash(mod: Path) -> str:
-    h = hashlib.sha256()
+def _build_key(mod: Path, ldflags: str) -> str:
+    """What decides the binaries: the module's files, the link flags and the Go release."""
+    h = hashlib.sha256(ldflags.encode() + b"\0" + _go_version().encode() + b"\0")
     for f in sorted(mod.iterdir()):
         if f.is_file() and f.suffix in (".mod", ".sum", ".go"):
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def _go_version() -> str:
+    return run([_go(), "env", "GOVERSION"], timeout=60).strip()
 
 
 def _go() -> str:
@@ -123,7 +128,7 @@ def _build(module: str, packages: list[str], ldflags: str) -> Path:
     """Build PACKAGES of tests/tailnet/go/MODULE into the cache (once per go.mod/go.sum) and return
     the directory holding the binaries."""
     mod = GO_DIR / module
-    out = cache_root() / f"{module}-{_module_hash(mod)}"
+    out = cache_root() / f"{module}-{_build_key(mod, ldflags)}"
     # `go build -o DIR/ .` names the binary after the module path's last element (here: MODULE).
     names = [module if p == "." else p.rsplit("/", 1)[-1] for p in packages]
     if all((out / n).is_file() for n in names):
@@ -161,6 +166,10 @@ def _build(module: str, packages: list[str], ldflags: str) -> Path:
             raise LabError(f"building {module} failed:\n{cp.stderr.strip()[-4000:]}")
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
+        # Older builds of this module (another go.sum, Go release or flags) are not used again.
+        for old in out.parent.glob(f"{module}-*"):
+            if old != out and ".tmp" not in old.name:
+                shutil.rmtree(old, ignore_errors=True)
     return out
 
 
