@@ -196,6 +196,13 @@ def test_daemon_as_nobody_follows_real_changes_and_survives_restart(
                 _finding("cleared", "peer-not-in-tailnet"),
             )
 
+        # Nothing but the changes made: no finding line of any other code.
+        expected = {"masqueraded-toward-peer", "peer-address-differs-from-advertised"}
+        expected.add("peer-not-in-tailnet")
+        stray = [
+            ln for _, ln in d.lines if (m := FINDING_LINE.search(ln)) and m.group(2) not in expected
+        ]
+        assert not stray, stray
         allv = [x for xs in latencies.values() for x in xs]
         assert len(allv) >= 20
         # A masquerade change has no netlink event: these prove the bus itself delivers.
