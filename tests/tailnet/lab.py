@@ -678,7 +678,12 @@ Versions: 1.82.5, 1.102.5 (default). Exit: 0 ok, 64 usage, 69 a step failed, 77 
 """
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through `up`'s cleanup
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     args = list(sys.argv[1:] if argv is None else argv)
     version = DEFAULT_VERSION
     if "--version" in args:
