@@ -120,7 +120,7 @@ def _go() -> str:
         "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
     )
     if go is None:
-        raise LabError("Go is not installed (need go >= 1.26 on PATH or /usr/local/go/bin/go)")
+        raise LabError("Go is not installed (need go >= 1.26.6 on PATH or /usr/local/go/bin/go)")
     return go
 
 
