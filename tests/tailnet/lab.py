@@ -166,9 +166,11 @@ def _build(module: str, packages: list[str], ldflags: str) -> Path:
             raise LabError(f"building {module} failed:\n{cp.stderr.strip()[-4000:]}")
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
-        # Older builds of this module (another go.sum, Go release or flags) are not used again.
+        # Builds of this module for another go.sum, Go release or flags, untouched for a week
+        # (a checkout at another commit may still use a recent one).
+        week_ago = time.time() - 7 * 86400
         for old in out.parent.glob(f"{module}-*"):
-            if old != out and ".tmp" not in old.name:
+            if old != out and ".tmp" not in old.name and old.stat().st_mtime < week_ago:
                 shutil.rmtree(old, ignore_errors=True)
     return out
 
