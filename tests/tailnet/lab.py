@@ -375,6 +375,8 @@ class Lab:
         wait_until("every node to see every other as a peer", meshed, timeout)
 
     def describe(self) -> dict[str, Any]:
+        """The `up` document, exactly as issue 12 fixes it (other checks parse it); `status`
+        says more."""
         out: dict[str, Any] = {}
         for name, n in self.nodes.items():
             st = self.status(name)
@@ -383,10 +385,8 @@ class Lab:
                 "socket": n["socket"],
                 "ipv4": self.self_ipv4(name),
                 "hostname": st["Self"]["HostName"],
-                "dnsname": st["Self"].get("DNSName", ""),
-                "underlay": n["underlay"],
             }
-        return {"version": self.state["version"], "nodes": out}
+        return {"nodes": out}
 
 
 def _alive(pid: int | None) -> bool:
@@ -654,6 +654,9 @@ def status(d: Path) -> dict[str, Any]:
             info["backend_state"] = st.get("BackendState")
             info["ipv4"] = lab.self_ipv4(name)
             info["hostname"] = st["Self"]["HostName"]
+            info["dnsname"] = st["Self"].get("DNSName", "")
+            info["underlay"] = n["underlay"]
+            info["tailscaled"] = st.get("Version", "")
             info["peers"] = lab.peers_seen(name)
         except (OSError, LabError, KeyError, StopIteration, ValueError) as e:
             info["error"] = str(e)
