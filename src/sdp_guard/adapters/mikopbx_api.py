@@ -143,10 +143,30 @@ class MikoPbxApi:
     # -- network filters -------------------------------------------------------------------
 
     def list_filters(self) -> list[dict[str, Any]]:
+        """The saved network filters, ``local_network``/``newer_block_ip`` as booleans.
+
+        MikoPBX 2026.1 answers ``{items: [...], total, firewallEnabled, ...}``
+        (``Lib/Firewall/GetListAction.php`` l.220) with string ids, and appends an unsaved default
+        per local address (``id: ''``, flags as ``'0'``/``'1'`` strings) that is no DB record;
+        those are left out. A bare list (older builds) is taken as the items.
+        """
         data = self.request("GET", FIREWALL)
-        if not isinstance(data, list):
+        items = data.get("items") if isinstance(data, dict) else data
+        if not isinstance(items, list):
             raise ApiError(f"unexpected firewall list from MikoPBX ({self.base_url}{FIREWALL})")
-        return [d for d in data if isinstance(d, dict)]
+        out = []
+        for d in items:
+            if not isinstance(d, dict) or str(d.get("id") if d.get("id") is not None else "") == "":
+                continue
+            out.append(
+                {
+                    **d,
+                    "id": str(d["id"]),
+                    "local_network": flag(d.get("local_network")),
+                    "newer_block_ip": flag(d.get("newer_block_ip")),
+                }
+            )
+        return out
 
     def patch_filter(self, filter_id: str, body: dict[str, Any]) -> dict[str, Any]:
         data = self.request("PATCH", f"{FIREWALL}/{urllib.parse.quote(filter_id)}", body)
@@ -166,6 +186,13 @@ class MikoPbxApi:
         except ApiError as e:
             return e.hint != HINT_DOWN
         return True
+
+
+def flag(v: Any) -> bool:
+    """A MikoPBX yes/no as JSON shows it: ``true``, ``1`` or ``'1'`` (also ``'true'``)."""
+    if isinstance(v, bool):
+        return v
+    return str(v).strip().lower() in ("1", "true")
 
 
 def _parse(status: int, raw: bytes, where: str) -> Any:

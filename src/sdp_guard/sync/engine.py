@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from sdp_guard.adapters.mikopbx_api import MikoPbxApi
+from sdp_guard.adapters.mikopbx_api import MikoPbxApi, flag
 from sdp_guard.core.addresses import TAILNET_V4_TEXT, normalize
 from sdp_guard.core.plan import EXTRA_HOSTS, HOST, MANUAL, Change, Plan, Value
 from sdp_guard.errors import Error
@@ -352,7 +352,7 @@ def _undo_local_net(api: MikoPbxApi, ln: dict[str, Any]) -> None:
 
 def _tailnet_filter(filters: list[dict[str, Any]]) -> dict[str, Any] | None:
     for f in filters:
-        if str(f.get("permit", "")).strip() == TAILNET_V4_TEXT:
+        if normalize(str(f.get("permit", "")).strip()) == TAILNET_V4_TEXT:
             return f
     return None
 
@@ -361,7 +361,7 @@ def _tailnet_local(filters: list[dict[str, Any]]) -> bool:
     from sdp_guard.core.addresses import network_covers
 
     return any(
-        f.get("local_network") is True and network_covers(str(f.get("permit", "")), TAILNET_V4_TEXT)
+        flag(f.get("local_network")) and network_covers(str(f.get("permit", "")), TAILNET_V4_TEXT)
         for f in filters
     )
 

@@ -1,0 +1,103 @@
+"""sync against a test server that does what MikoPBX 2026.1 does (issue 13).
+
+Each test here failed against the code before its fix; the rules of the test server they rely
+on are cited in ``tests/fakes/mikopbx_api.py`` (R1-R21).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sdp_guard.adapters.mikopbx_api import MikoPbxApi
+from sdp_guard.cli import main
+from tests.sync.conftest import provider_rows, sync_argv
+
+
+def filters(db: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(
+            "SELECT permit, local_network, description FROM m_NetworkFilters ORDER BY id"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def rule_actions(db: str, permit: str) -> dict[str, set[str]]:
+    conn = sqlite3.connect(db)
+    try:
+        out: dict[str, set[str]] = {}
+        for cat, action in conn.execute(
+            "SELECT r.category, r.action FROM m_FirewallRules r JOIN m_NetworkFilters f "
+            "ON f.id = r.networkfilterid WHERE f.permit = ?",
+            (permit,),
+        ):
+            out.setdefault(cat, set()).add(action)
+        return out
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------ defect 1: firewall list
+
+
+def test_fix_local_net_works_with_the_real_firewall_list_and_rolls_back(
+    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GET /firewall answers {items: [...], total, ...} with an unsaved default (id '')."""
+    before = provider_rows(demo_files.db)
+    rc = main(sync_argv(demo_files, fake.url, state_dir, "--fix-local-net", "--yes"))
+    assert rc == 0, capsys.readouterr().err
+    assert ("100.64.0.0/10", "1", "Tailscale tailnet (added by sdp-guard)") in filters(
+        demo_files.db
+    )
+    # The rows MikoPBX's own save created: only SIP/RTP and ICMP open to the tailnet.
+    actions = rule_actions(demo_files.db, "100.64.0.0/10")
+    assert actions["SIP"] == {"allow"} and actions["ICMP"] == {"allow"}
+    assert all(actions[c] == {"block"} for c in ("WEB", "SSH", "AMI", "AJAM", "IAX"))
+    assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", fake.url]) == 0
+    assert provider_rows(demo_files.db) == before
+    assert rule_actions(demo_files.db, "100.64.0.0/10") == {}
+
+
+def test_an_existing_tailnet_filter_is_enabled_and_rollback_disables_it(
+    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn = sqlite3.connect(demo_files.db)
+    conn.execute(
+        "INSERT INTO m_NetworkFilters (permit, deny, newer_block_ip, local_network, description,"
+        " priority) VALUES ('100.64.0.0/10', '0.0.0.0/0', '0', '0', 'tailnet', '1')"
+    )
+    conn.commit()
+    conn.close()
+    assert main(sync_argv(demo_files, fake.url, state_dir, "--fix-local-net", "--yes")) == 0
+    assert filters(demo_files.db) == [("100.64.0.0/10", "1", "tailnet")]
+    assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", fake.url]) == 0
+    assert filters(demo_files.db) == [("100.64.0.0/10", "0", "tailnet")]
+
+
+def test_the_firewall_list_skips_unsaved_defaults_and_reads_string_flags(
+    demo_files: Any, fake: Any
+) -> None:
+    conn = sqlite3.connect(demo_files.db)
+    conn.execute(
+        "INSERT INTO m_NetworkFilters (permit, deny, local_network, description) "
+        "VALUES ('100.64.0.0/10', '0.0.0.0/0', '1', 'tailnet')"
+    )
+    conn.commit()
+    conn.close()
+    api = MikoPbxApi(fake.url)
+    raw = api.request("GET", "/pbxcore/api/v3/firewall")
+    assert [i["id"] for i in raw["items"]] == ["1", ""]  # the real shape, with a default
+    got = api.list_filters()
+    assert [(f["id"], f["permit"], f["local_network"]) for f in got] == [
+        ("1", "100.64.0.0/10", True)
+    ]
+    fake.faults.legacy_firewall_list = True  # builds that answered a bare list
+    assert [f["id"] for f in api.list_filters()] == ["1"]
+    assert json.dumps(got)  # plain JSON for the backup journal
