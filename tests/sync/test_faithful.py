@@ -101,3 +101,57 @@ def test_the_firewall_list_skips_unsaved_defaults_and_reads_string_flags(
     fake.faults.legacy_firewall_list = True  # builds that answered a bare list
     assert [f["id"] for f in api.list_filters()] == ["1"]
     assert json.dumps(got)  # plain JSON for the backup journal
+
+
+# ------------------------------------------------------------------ defect 4: any exception
+
+
+class _BrokenOnSecondWrite(MikoPbxApi):
+    """A client whose second PATCH dies of a bug (not an ApiError, not OSError)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.patches = 0
+
+    def patch_provider(self, provider_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.patches += 1
+        if self.patches == 2:
+            raise RuntimeError("boom in the middle of a sync")
+        return super().patch_provider(provider_id, body)
+
+
+def test_any_exception_mid_sync_rolls_back_and_is_re_raised(
+    demo_files: Any, fake: Any, state_dir: Path
+) -> None:
+    from sdp_guard.sync.backup import BackupStore
+    from sdp_guard.sync.engine import ApiSync
+    from tests.sync.test_apply import _plan
+
+    before = provider_rows(demo_files.db)
+    plan = _plan(demo_files, fallback_media_address=True)
+    assert len(plan.provider_ids) >= 2
+    api = _BrokenOnSecondWrite(fake.url)
+    sync = ApiSync(api, BackupStore(str(state_dir)), plan)
+    with pytest.raises(RuntimeError, match="boom"):
+        sync.run()
+    assert provider_rows(demo_files.db) == before  # the first write was undone
+    assert sync.outcome.rolled_back == [plan.provider_ids[0]]
+    (journal,) = (state_dir / "backups").glob("*.json")
+    assert json.loads(journal.read_text())["status"] == "rolled_back"
+
+
+def test_api_errors_are_classified_by_type(demo_files: Any, fake: Any) -> None:
+    from sdp_guard.adapters import mikopbx_api as m
+
+    api = MikoPbxApi(fake.url)
+    with pytest.raises(m.ApiRejected):
+        api.get_provider("SIP-TRUNK-NOPE")
+    fake.faults.status = 503
+    with pytest.raises(m.ApiServerError):
+        api.list_providers()
+    assert api.answers()
+    fake.faults.status = None
+    fake.faults.down = True
+    with pytest.raises(m.ApiUnreachable):
+        api.list_providers()
+    assert not api.answers()

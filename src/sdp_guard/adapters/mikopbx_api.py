@@ -43,6 +43,30 @@ HINT_AUTH = (
 )
 
 
+class ApiUnreachable(ApiError):
+    """Nothing answered HTTP at the API address (refused, reset, no route)."""
+
+
+class ApiTimeout(ApiUnreachable):
+    """The request went out but no answer came in time: a write may have landed anyway."""
+
+
+class ApiRefused(ApiError):
+    """HTTP 401/403: a token is missing or wrong."""
+
+
+class ApiServerError(ApiError):
+    """HTTP 5xx: MikoPBX failed (workers restarting, a PHP error)."""
+
+
+class ApiNotApi(ApiError):
+    """Something answered, but not MikoPBX's REST API v3 (wrong URL or prefix)."""
+
+
+class ApiRejected(ApiError):
+    """MikoPBX answered ``result: false`` (HTTP 422/404/409): it refused this request."""
+
+
 def read_token(path: str) -> str:
     """The API key from ``path``; refuses files that group or others can read."""
     try:
@@ -110,12 +134,12 @@ class MikoPbxApi:
             raw = resp.read()
             status = resp.status
         except TimeoutError:
-            raise ApiError(
+            raise ApiTimeout(
                 f"MikoPBX REST API did not answer within {self.timeout:g} s ({where})", HINT_DOWN
             ) from None
         except (ConnectionError, http.client.HTTPException, OSError) as e:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-            raise ApiError(
+            raise ApiUnreachable(
                 f"MikoPBX REST API is not reachable ({where}): {reason}", HINT_DOWN
             ) from None
         finally:
@@ -127,13 +151,13 @@ class MikoPbxApi:
     def list_providers(self) -> list[dict[str, Any]]:
         data = self.request("GET", PROVIDERS + "?includeDisabled=true")
         if not isinstance(data, list):
-            raise ApiError(f"unexpected provider list from MikoPBX ({self.base_url}{PROVIDERS})")
+            raise ApiNotApi(f"unexpected provider list from MikoPBX ({self.base_url}{PROVIDERS})")
         return [d for d in data if isinstance(d, dict)]
 
     def get_provider(self, provider_id: str) -> dict[str, Any]:
         data = self.request("GET", f"{PROVIDERS}/{urllib.parse.quote(provider_id)}")
         if not isinstance(data, dict) or data.get("id") != provider_id:
-            raise ApiError(f"unexpected answer for provider {provider_id} from MikoPBX")
+            raise ApiNotApi(f"unexpected answer for provider {provider_id} from MikoPBX")
         return data
 
     def patch_provider(self, provider_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +177,7 @@ class MikoPbxApi:
         data = self.request("GET", FIREWALL)
         items = data.get("items") if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise ApiError(f"unexpected firewall list from MikoPBX ({self.base_url}{FIREWALL})")
+            raise ApiNotApi(f"unexpected firewall list from MikoPBX ({self.base_url}{FIREWALL})")
         out = []
         for d in items:
             if not isinstance(d, dict) or str(d.get("id") if d.get("id") is not None else "") == "":
@@ -183,8 +207,10 @@ class MikoPbxApi:
         """True when anything answers HTTP at the API address (used to refuse --offline-db)."""
         try:
             self.request("GET", PROVIDERS)
-        except ApiError as e:
-            return e.hint != HINT_DOWN
+        except ApiUnreachable:
+            return False
+        except ApiError:
+            return True
         return True
 
 
@@ -203,24 +229,28 @@ def _parse(status: int, raw: bytes, where: str) -> Any:
     msgs = _messages(doc)
     detail = f": {msgs}" if msgs else ""
     if status in (401, 403):
-        raise ApiError(f"MikoPBX refused the request (HTTP {status}) ({where}){detail}", HINT_AUTH)
+        raise ApiRefused(
+            f"MikoPBX refused the request (HTTP {status}) ({where}){detail}", HINT_AUTH
+        )
     if status >= 500:
-        raise ApiError(
+        raise ApiServerError(
             f"MikoPBX failed with HTTP {status} ({where}){detail}",
             "MikoPBX's workers may be restarting; look at its system log and try again",
         )
     if status == 404 and not (isinstance(doc, dict) and doc.get("function")):
-        raise ApiError(
+        raise ApiNotApi(
             f"MikoPBX has no such API endpoint (HTTP 404) ({where}){detail}",
             "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
         )
     if not isinstance(doc, dict) or "result" not in doc:
-        raise ApiError(
+        raise ApiNotApi(
             f"unexpected answer from MikoPBX (HTTP {status}, not a PBXApiResult) ({where})",
             "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
         )
     if status >= 400 or doc.get("result") is not True:
-        raise ApiError(f"MikoPBX said no (HTTP {status}) ({where}){detail or ': no reason given'}")
+        raise ApiRejected(
+            f"MikoPBX said no (HTTP {status}) ({where}){detail or ': no reason given'}"
+        )
     return doc.get("data")
 
 

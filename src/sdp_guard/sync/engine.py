@@ -132,7 +132,10 @@ class Outcome:
     local_net: str = ""  # "", "added", "enabled", "skipped: ..."
     rolled_back: list[str] = field(default_factory=list)
     rollback_failed: list[tuple[str, str]] = field(default_factory=list)
+    # providers (of rollback_failed) left alone because someone changed them since sync
+    rollback_conflicts: list[str] = field(default_factory=list)
     error: str = ""
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -225,11 +228,16 @@ class ApiSync:
                     self._verify_one(pid)
                 backup.set_status("verified")
             backup.set_status("committed")
-        except (Error, Interrupted, OSError) as e:
-            out.error = str(e) if not isinstance(e, Interrupted) else f"interrupted by {e}"
+        except BaseException as e:
+            # Anything at all (a bug, MemoryError, SystemExit) undoes what this run wrote; only
+            # the expected failures end here, the rest is re-raised once the rollback is done.
+            out.interrupted = isinstance(e, Interrupted)
+            out.error = f"interrupted by {e}" if out.interrupted else (str(e) or type(e).__name__)
             self.progress(f"error: {out.error}; rolling back what this run wrote")
             with signals_deferred():
                 rollback(self.api, backup, out, self.progress)
+            if not isinstance(e, (Error, Interrupted, OSError)):
+                raise
         return out
 
     def _write_one(self, pid: str) -> None:
@@ -304,7 +312,7 @@ def rollback(
             _undo_local_net(api, ln)
             ln["state"] = "rolled_back"
             backup.save()
-        except Error as e:
+        except Exception as e:
             out.rollback_failed.append(("local_net", str(e)))
     for pid in reversed(list(backup.doc["providers"])):
         entry = backup.doc["providers"][pid]
@@ -325,14 +333,15 @@ def rollback(
                 out.rollback_failed.append(
                     (pid, f"changed by someone else since sync ({', '.join(differs(cur, after))})")
                 )
+                out.rollback_conflicts.append(pid)
                 continue
             api.patch_provider(pid, patch_body(current, {k: before[k] for k in fields}))
             entry["state"] = "rolled_back"
             backup.save()
             out.rolled_back.append(pid)
             progress(f"{pid}: restored")
-        except Error as e:
-            out.rollback_failed.append((pid, str(e)))
+        except Exception as e:  # one provider's failure must not stop the others' restore
+            out.rollback_failed.append((pid, str(e) or type(e).__name__))
     backup.set_status("rollback_incomplete" if out.rollback_failed else "rolled_back")
     return out
 

@@ -205,6 +205,7 @@ def rollback_offline(db_path: str, backup: Backup, out: Outcome) -> Outcome:
                 exp = {k: tuple(v) if isinstance(v, list) else v for k, v in entry["after"].items()}
                 if cur is None or differs(cur, exp):
                     out.rollback_failed.append((pid, "changed by someone else since sync"))
+                    out.rollback_conflicts.append(pid)
                     continue
                 for table, key in TABLES:
                     conn.execute(f'DELETE FROM main."{table}" WHERE {key} = ?', (pid,))
