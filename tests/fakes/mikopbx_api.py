@@ -147,8 +147,8 @@ class Faults:
     """Injectable faults (not MikoPBX behaviour). ``down``: close the connection without an answer;
     ``status``: answer every request with that HTTP status; ``delay``: seconds before each
     answer; ``fail_writes``: the numbers (1-based) of the writes that get a 500 without touching
-    the DB; ``late_writes``: the numbers of the writes that are carried out, then answered only
-    after ``late_seconds`` (a client with a shorter timeout gives up while the write has landed);
+    the DB; ``late_writes``: the numbers of the writes that are carried out only ``late_seconds``
+    after they arrived (a client with a shorter timeout gives up, then the write lands);
     ``legacy_firewall_list``: answer GET /firewall with a bare list, as builds before the
     ``items`` envelope did."""
 
@@ -1063,14 +1063,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             late = f.writes in f.late_writes
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if late:  # received, but carried out only after the client has given up
+            time.sleep(f.late_seconds)
         with fake.lock:
             conn = fake.connect()
             try:
                 code, doc = route(conn, method, parts.path, body, query, f)
             finally:
                 conn.close()
-        if late:
-            time.sleep(f.late_seconds)
         self._send(code, doc)
 
     def _authorized(self) -> bool:

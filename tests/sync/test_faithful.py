@@ -155,3 +155,60 @@ def test_api_errors_are_classified_by_type(demo_files: Any, fake: Any) -> None:
     with pytest.raises(m.ApiUnreachable):
         api.list_providers()
     assert not api.answers()
+
+
+# ------------------------------------------------------------------ defect 3: late PATCH
+
+
+def _journal(state_dir: Path) -> dict[str, Any]:
+    (journal,) = (state_dir / "backups").glob("*.json")
+    doc: dict[str, Any] = json.loads(journal.read_text())
+    return doc
+
+
+def test_a_patch_that_lands_after_the_client_timed_out_is_recorded_as_written(
+    demo_files: Any, fake: Any, state_dir: Path
+) -> None:
+    from sdp_guard.sync.backup import BackupStore
+    from sdp_guard.sync.engine import ApiSync
+    from tests.sync.test_apply import _plan
+
+    before = provider_rows(demo_files.db)
+    plan = _plan(demo_files)
+    (pid,) = plan.provider_ids
+    fake.faults.late_writes = [1]
+    fake.faults.late_seconds = 1.0
+    out = ApiSync(MikoPbxApi(fake.url, timeout=0.3), BackupStore(str(state_dir)), plan).run()
+    assert out.error == "" and out.written == [pid] and out.verified == [pid]
+    assert provider_rows(demo_files.db) != before
+    assert _journal(state_dir)["providers"][pid]["state"] == "verified"
+    assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", fake.url]) == 0
+    assert provider_rows(demo_files.db) == before
+
+
+def test_a_patch_that_lands_even_later_stays_restorable(
+    demo_files: Any, fake: Any, state_dir: Path
+) -> None:
+    import time
+
+    from sdp_guard.sync.backup import BackupStore
+    from sdp_guard.sync.engine import ApiSync
+    from tests.sync.test_apply import _plan
+
+    before = provider_rows(demo_files.db)
+    plan = _plan(demo_files)
+    (pid,) = plan.provider_ids
+    fake.faults.late_writes = [1]
+    fake.faults.late_seconds = 1.2
+    sync = ApiSync(MikoPbxApi(fake.url, timeout=0.2), BackupStore(str(state_dir)), plan)
+    sync.settle = 0.3
+    out = sync.run()
+    assert "did not answer" in out.error
+    assert [p for p, _ in out.rollback_failed] == [pid]  # not "rolled back", not "not written"
+    assert _journal(state_dir)["providers"][pid]["state"] == "unknown"
+    deadline = time.monotonic() + 10
+    while provider_rows(demo_files.db) == before:  # the write lands
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", fake.url]) == 0
+    assert provider_rows(demo_files.db) == before

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     pids = [
         p
         for p, e in backup.doc.get("providers", {}).items()
-        if e.get("state") in ("writing", "written", "verified")
+        if e.get("state") in ("writing", "written", "verified", "unknown")
     ]
     ln = backup.doc.get("local_net") or {}
     print(

@@ -9,15 +9,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from sdp_guard.adapters.mikopbx_api import MikoPbxApi, flag
+from sdp_guard.adapters.mikopbx_api import ApiTimeout, MikoPbxApi, flag
 from sdp_guard.core.addresses import TAILNET_V4_TEXT, normalize
 from sdp_guard.core.plan import EXTRA_HOSTS, HOST, MANUAL, Change, Plan, Value
-from sdp_guard.errors import Error
+from sdp_guard.errors import ApiError, Error
 from sdp_guard.sync.backup import Backup, BackupStore, redact
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,11 @@ TAILNET_RULES = {
     "AJAM": False,
     "ICMP": True,
 }
+
+
+# A write whose answer timed out is watched for this many API timeouts, every SETTLE_POLL s.
+SETTLE_FACTOR = 3.0
+SETTLE_POLL = 0.2
 
 
 class Interrupted(BaseException):
@@ -181,6 +187,8 @@ class ApiSync:
         self.progress = progress
         self.outcome = Outcome()
         self.backup: Backup | None = None
+        # how long a timed-out write is watched for landing late
+        self.settle = SETTLE_FACTOR * api.timeout
 
     def run(self) -> Outcome:
         plan, out = self.plan, self.outcome
@@ -251,12 +259,38 @@ class ApiSync:
             return
         values = {k: _value(k, v) for k, v in entry["after"].items()}
         self.backup.set_provider(pid, "writing")
-        saved = self.api.patch_provider(pid, patch_body(current, values))
+        try:
+            saved = self.api.patch_provider(pid, patch_body(current, values))
+        except ApiTimeout:
+            # The PATCH may still land after we gave up: watch before deciding, and never call
+            # it "not written" on the strength of one early read.
+            landed = self._settle(pid, entry["before"])
+            if landed is None:
+                self.backup.set_provider(pid, "unknown")
+                raise
+            self.progress(f"{pid}: MikoPBX answered late, but the write landed")
+            saved = landed
         # What MikoPBX actually stored (it trims and filters text): rollback accepts this too.
         entry["read_back"] = {k: _j(v) for k, v in fields_of(saved).items() if k in values}
         self.backup.set_provider(pid, "written")
         self.outcome.written.append(pid)
         self.progress(f"{pid}: written")
+
+    def _settle(self, pid: str, before: dict[str, Any]) -> dict[str, Any] | None:
+        """After a timed-out write: the provider once it differs from ``before``, or None if it
+        still does not after ``settle`` seconds (the write may land even later)."""
+        deadline = time.monotonic() + self.settle
+        old = fields_of(before)
+        while True:
+            with contextlib.suppress(ApiError):
+                now = self.api.get_provider(pid)
+                if differs(fields_of(now), old) or str(now.get("note") or "") != str(
+                    before.get("note") or ""
+                ):
+                    return now
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(SETTLE_POLL)
 
     def _verify_one(self, pid: str) -> None:
         assert self.backup is not None
@@ -316,7 +350,7 @@ def rollback(
             out.rollback_failed.append(("local_net", str(e)))
     for pid in reversed(list(backup.doc["providers"])):
         entry = backup.doc["providers"][pid]
-        if entry.get("state") not in ("writing", "written", "verified"):
+        if entry.get("state") not in ("writing", "written", "verified", "unknown"):
             continue
         try:
             current = api.get_provider(pid)
@@ -326,6 +360,16 @@ def rollback(
             after = {k: _value(k, v) for k, v in entry["after"].items()}
             read_back = {k: _value(k, v) for k, v in (entry.get("read_back") or {}).items()}
             if not differs(cur, {k: before[k] for k in fields}):
+                if entry.get("state") == "unknown":
+                    # Its answer timed out: it may land later, so it stays on the books.
+                    out.rollback_failed.append(
+                        (
+                            pid,
+                            "its write timed out and had not landed when checked; run "
+                            f"`sdp-guard rollback {backup.id}` again later",
+                        )
+                    )
+                    continue
                 entry["state"] = "not_written"  # the write never landed
                 backup.save()
                 continue
