@@ -212,3 +212,30 @@ def test_a_patch_that_lands_even_later_stays_restorable(
         time.sleep(0.05)
     assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", fake.url]) == 0
     assert provider_rows(demo_files.db) == before
+
+
+# ------------------------------------------------------------------ defect 5: disabled providers
+
+
+def test_disabled_providers_are_left_alone_unless_included(
+    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.sync.test_apply import _plan
+
+    (pid,) = _plan(demo_files).provider_ids
+    conn = sqlite3.connect(demo_files.db)
+    conn.execute("UPDATE m_Sip SET disabled = '1' WHERE uniqid = ?", (pid,))
+    conn.commit()
+    conn.close()
+    before = provider_rows(demo_files.db)
+    assert main(sync_argv(demo_files, fake.url, state_dir, "--yes")) == 0
+    out = capsys.readouterr().out
+    assert provider_rows(demo_files.db) == before
+    assert not [r for r in fake.requests if r[0] != "GET"]
+    assert "Plan: 0 providers to change" in out
+    assert f"{pid}" in out and "disabled in MikoPBX" in out and "--include-disabled" in out
+
+    assert main(sync_argv(demo_files, fake.url, state_dir, "--yes", "--include-disabled")) == 0
+    out = capsys.readouterr().out
+    assert "[disabled in MikoPBX]" in out and "1 disabled in MikoPBX" in out
+    assert provider_rows(demo_files.db) != before

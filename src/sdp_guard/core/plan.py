@@ -74,6 +74,7 @@ class Waiting:
     provider: str | None
     station: str | None
     # renumber-first | advertised-taken | peer-not-in-tailnet | needs-fallback | needs-fix-local-net
+    # | disabled
     reason: str
     detail: str
 
@@ -91,6 +92,8 @@ class Plan:
     changes: tuple[Change, ...] = ()
     waiting: tuple[Waiting, ...] = ()
     current: tuple[Provider, ...] = field(default=(), compare=False)
+    # providers disabled in MikoPBX that this plan changes anyway (--include-disabled)
+    disabled: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -120,6 +123,8 @@ class Plan:
         if self.local_net_change is not None:
             parts.append(f"local network {TAILNET_V4_TEXT} to add")
         text = "Plan: " + ", ".join(parts)
+        if self.disabled:
+            text += f" ({len(self.disabled)} disabled in MikoPBX, --include-disabled)"
         if self.waiting:
             text += f"; {len(self.waiting)} waiting"
         return text
@@ -132,6 +137,8 @@ class Plan:
             cur = by_id.get(pid, Provider(id=pid))
             new = apply_changes(cur, self.changes_for(pid))
             label = f"{pid} ({cur.description})" if cur.description else pid
+            if pid in self.disabled:
+                label += " [disabled in MikoPBX]"
             out.extend(
                 difflib.unified_diff(
                     settings_lines(cur),
@@ -164,6 +171,7 @@ class Plan:
             "schema_version": SCHEMA_VERSION,
             "summary": self.summary,
             "providers_to_change": list(self.provider_ids),
+            "disabled_included": list(self.disabled),
             "changes": [c.to_dict() for c in self.changes],
             "waiting": [w.to_dict() for w in self.waiting],
         }
@@ -236,8 +244,13 @@ def plan_sync(
     *,
     fallback_media_address: bool = False,
     fix_local_net: bool = False,
+    include_disabled: bool = False,
 ) -> Plan:
-    """Decide every change from the same report ``check`` prints (pure)."""
+    """Decide every change from the same report ``check`` prints (pure).
+
+    A provider disabled in MikoPBX is left alone (``check`` only informs about it), unless
+    ``include_disabled``; then the plan names it.
+    """
     changes: list[Change] = []
     waiting: list[Waiting] = []
     touched: dict[str, Provider] = {}
@@ -331,12 +344,35 @@ def plan_sync(
                     )
                 )
 
+    off = {p.id for p in pbx.providers if p.disabled} & {c.provider for c in changes if c.provider}
+    if off and not include_disabled:
+        for p in pbx.providers:
+            if p.id in off:
+                station = next((w.station for w in waiting if w.provider == p.id), None)
+                station = station or next(
+                    (m.station.name for m in report.matches if m.provider.id == p.id and m.station),
+                    None,
+                )
+                waiting.append(
+                    Waiting(
+                        p.id,
+                        station,
+                        "disabled",
+                        "disabled in MikoPBX, so sync leaves it alone; add --include-disabled "
+                        "to change it too",
+                    )
+                )
+                touched.pop(p.id, None)
+        changes = [c for c in changes if c.provider not in off]
+        off = set()
+
     order = {p.id: i for i, p in enumerate(pbx.providers)}
     changes.sort(
         key=lambda c: (c.provider is None, order.get(c.provider or "", 0), _FIELD_ORDER[c.field])
     )
     before = tuple(sorted(touched.values(), key=lambda p: order.get(p.id, 0)))
-    return Plan(tuple(changes), tuple(waiting), before)
+    disabled = tuple(p.id for p in pbx.providers if p.id in off)
+    return Plan(tuple(changes), tuple(waiting), before, disabled)
 
 
 _FIELD_ORDER = {HOST: 0, EXTRA_HOSTS: 1, MANUAL: 2, LOCAL_NET: 3}
