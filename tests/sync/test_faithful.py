@@ -239,3 +239,111 @@ def test_disabled_providers_are_left_alone_unless_included(
     out = capsys.readouterr().out
     assert "[disabled in MikoPBX]" in out and "1 disabled in MikoPBX" in out
     assert provider_rows(demo_files.db) != before
+
+
+# ------------------------------------------------------------------ defect 2: the sanitizer
+
+
+def _set_note(db: str, pid: str, note: str) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE m_Providers SET note = ? WHERE uniqid = ?", (note, pid))
+    conn.commit()
+    conn.close()
+
+
+def _closed_url() -> str:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
+def test_a_note_mikopbx_would_eat_is_not_resent_and_offline_db_keeps_it(
+    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.sync.test_apply import _plan
+
+    (pid,) = _plan(demo_files).provider_ids
+    note = "Shibuya GW\nneeds rewrite_contact = yes on their side\nowner: Sato <sato@example.jp>"
+    _set_note(demo_files.db, pid, note)
+    before = provider_rows(demo_files.db)
+    assert main(sync_argv(demo_files, fake.url, state_dir, "--yes")) == 0
+    out = capsys.readouterr().out
+    assert provider_rows(demo_files.db) == before  # nothing sent, the note is intact
+    assert not [r for r in fake.requests if r[0] == "PATCH"]
+    assert "MikoPBX's API would alter its text" in out
+    assert "note line 2 `needs rewrite_contact = yes on their side`" in out
+    assert "line 3 `owner: Sato <sato@example.jp>`" in out  # eaten up to the ">"
+    assert "--offline-db" in out
+    # The way that keeps it: MikoPBX stopped, the DB written directly.
+    rc = main(sync_argv(demo_files, _closed_url(), state_dir, "--yes", "--offline-db"))
+    assert rc == 0
+    conn = sqlite3.connect(demo_files.db)
+    got = conn.execute("SELECT note FROM m_Providers WHERE uniqid = ?", (pid,)).fetchone()[0]
+    conn.close()
+    assert got == note and provider_rows(demo_files.db) != before
+
+
+def test_a_note_mikopbx_would_refuse_is_not_sent(
+    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.sync.test_apply import _plan
+
+    (pid,) = _plan(demo_files).provider_ids
+    _set_note(demo_files.db, pid, "update the trunk and set the codec list in spring")
+    assert main(sync_argv(demo_files, fake.url, state_dir, "--yes")) == 0
+    assert "MikoPBX would refuse to save the note" in capsys.readouterr().out
+    assert not [r for r in fake.requests if r[0] == "PATCH"]
+
+
+def test_verify_and_rollback_compare_every_field_when_a_rule_is_not_predicted(
+    demo_files: Any, fake: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should MikoPBX alter a text in a way sync did not predict, verify notices (note and
+    manual attributes included) and rollback never calls an altered provider "rolled back"."""
+    import base64
+
+    from sdp_guard.sync import engine
+    from sdp_guard.sync.backup import BackupStore
+    from tests.sync.test_apply import UENO
+
+    text = "[endpoint]\nconnected_line_method = invite\n"
+    conn = sqlite3.connect(demo_files.db)
+    conn.execute(
+        "UPDATE m_Sip SET manualattributes = ? WHERE uniqid = ?",
+        (base64.b64encode(text.encode()).decode(), UENO),
+    )
+    conn.commit()
+    conn.close()
+    import argparse
+
+    from sdp_guard.commands._inputs import load_config, load_inputs
+    from sdp_guard.core.diagnose import evaluate
+    from sdp_guard.core.plan import plan_sync
+
+    args = argparse.Namespace(
+        config=None,
+        db=demo_files.db,
+        registry=demo_files.registry,
+        snapshot=demo_files.snapshot,
+        tailscale_socket=None,
+        lang="en",
+    )
+    inputs = load_inputs(args, load_config(args))
+    # The prediction "misses": neither the plan nor the engine's last check sees the rule.
+    plan = plan_sync(
+        inputs.pbx,
+        evaluate(inputs.pbx, inputs.stations, inputs.view),
+        fallback_media_address=True,
+        through_api=False,
+    )
+    monkeypatch.setattr(engine, "altered_texts", lambda body: [])
+    assert UENO in plan.provider_ids
+    out = engine.ApiSync(MikoPbxApi(fake.url), BackupStore(str(state_dir)), plan).run()
+    assert "does not read back as written (manualattributes)" in out.error
+    assert UENO not in out.rolled_back
+    assert [p for p, r in out.rollback_failed if "MikoPBX stored something else" in r] == [UENO]
+    assert _journal(state_dir)["status"] == "rollback_incomplete"

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         fallback_media_address=args.fallback == "media-address",
         fix_local_net=args.fix_local_net,
         include_disabled=args.include_disabled,
+        through_api=not args.offline_db,
     )
     doc: dict[str, Any] = {"schema_version": 1, "plan": plan.to_dict(), "result": None}
     err = sys.stderr

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdp_guard.core import manualattrs
+from sdp_guard.core import manualattrs, mikopbx_text
 from sdp_guard.core.addresses import TAILNET_V4_TEXT, is_ip, network_covers, normalize
 from sdp_guard.core.diagnose import Report, stale_addresses
 from sdp_guard.core.findings import Code
@@ -74,7 +74,7 @@ class Waiting:
     provider: str | None
     station: str | None
     # renumber-first | advertised-taken | peer-not-in-tailnet | needs-fallback | needs-fix-local-net
-    # | disabled
+    # | disabled | mikopbx-would-alter
     reason: str
     detail: str
 
@@ -245,11 +245,15 @@ def plan_sync(
     fallback_media_address: bool = False,
     fix_local_net: bool = False,
     include_disabled: bool = False,
+    through_api: bool = True,
 ) -> Plan:
     """Decide every change from the same report ``check`` prints (pure).
 
     A provider disabled in MikoPBX is left alone (``check`` only informs about it), unless
-    ``include_disabled``; then the plan names it.
+    ``include_disabled``; then the plan names it. ``through_api``: the texts sync would send
+    (the note it always resends, new manual attributes) are checked against what MikoPBX's API
+    does to them (:mod:`sdp_guard.core.mikopbx_text`); a provider whose text it would alter waits,
+    with the lines named.
     """
     changes: list[Change] = []
     waiting: list[Waiting] = []
@@ -366,6 +370,27 @@ def plan_sync(
         changes = [c for c in changes if c.provider not in off]
         off = set()
 
+    if through_api:
+        changed = {c.provider for c in changes if c.provider}
+        for p in pbx.providers:
+            if p.id not in changed:
+                continue
+            sent = {"note": p.note}
+            for c in changes:
+                if c.provider == p.id and c.field == MANUAL:
+                    sent[MANUAL] = str(c.new or "")
+            alts = [a for f, t in sent.items() if (a := mikopbx_text.alteration(f, t)) is not None]
+            if not alts:
+                continue
+            station = next(
+                (m.station.name for m in report.matches if m.provider.id == p.id and m.station),
+                None,
+            )
+            waiting.append(Waiting(p.id, station, "mikopbx-would-alter", _alter_detail(alts)))
+            touched.pop(p.id, None)
+            off.discard(p.id)
+            changes = [c for c in changes if c.provider != p.id]
+
     order = {p.id: i for i, p in enumerate(pbx.providers)}
     changes.sort(
         key=lambda c: (c.provider is None, order.get(c.provider or "", 0), _FIELD_ORDER[c.field])
@@ -376,3 +401,12 @@ def plan_sync(
 
 
 _FIELD_ORDER = {HOST: 0, EXTRA_HOSTS: 1, MANUAL: 2, LOCAL_NET: 3}
+
+
+def _alter_detail(alts: Sequence[mikopbx_text.Alteration]) -> str:
+    what = "; ".join(a.describe() for a in alts)
+    return (
+        f"{what}. Nothing was sent. To keep those lines: stop MikoPBX and run `sdp-guard sync "
+        "--offline-db` (it writes the DB directly), or rewrite them first (MikoPBX's web UI saves "
+        "through the same API and alters them the same way)"
+    )

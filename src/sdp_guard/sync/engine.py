@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from sdp_guard.adapters.mikopbx_api import ApiTimeout, MikoPbxApi, flag
+from sdp_guard.core import mikopbx_text
 from sdp_guard.core.addresses import TAILNET_V4_TEXT, normalize
 from sdp_guard.core.plan import EXTRA_HOSTS, HOST, MANUAL, Change, Plan, Value
 from sdp_guard.errors import ApiError, Error
@@ -24,6 +25,7 @@ from sdp_guard.sync.backup import Backup, BackupStore, redact
 log = logging.getLogger(__name__)
 
 TAILNET_DESCRIPTION = "Tailscale tailnet (added by sdp-guard)"
+NOTE = "note"  # m_Providers.note, resent with every PATCH (a PATCH without it erases it)
 # A new firewall record gets MikoPBX's default rule set, which allows every service
 # (src/Common/Models/FirewallRules.php getDefaultRules). Open only SIP/RTP and ICMP to the tailnet.
 TAILNET_RULES = {
@@ -100,15 +102,43 @@ def fields_of(state: dict[str, Any]) -> dict[str, Value]:
 
 def same(name: str, a: Value, b: Value) -> bool:
     """Equal as MikoPBX stores them (it trims text fields on every save)."""
-    if name == MANUAL:
-        return str(a or "").strip() == str(b or "").strip()
-    if name == HOST:
-        return str(a or "").strip() == str(b or "").strip()
+    if name in (MANUAL, HOST, NOTE):
+        trim = mikopbx_text.PHP_TRIM
+        return str(a or "").strip(trim) == str(b or "").strip(trim)
     return tuple(a or ()) == tuple(b or ())
 
 
 def differs(current: dict[str, Value], expected: dict[str, Value]) -> list[str]:
     return [k for k, v in expected.items() if not same(k, current.get(k), v)]
+
+
+def read_fields(state: dict[str, Any]) -> dict[str, Value]:
+    """:func:`fields_of` plus the note (``m_Providers.note``)."""
+    return {**fields_of(state), NOTE: str(state.get("note") or "")}
+
+
+def sent_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH body in the plan's field names (JSON-ready), for verify to compare against."""
+    out: dict[str, Any] = {
+        NOTE: body.get("note", ""),
+        EXTRA_HOSTS: [h.get("address", "") for h in body.get("additionalHosts", [])],
+    }
+    if "host" in body:
+        out[HOST] = body["host"]
+    if "manualattributes" in body:
+        out[MANUAL] = body["manualattributes"]
+    return out
+
+
+def altered_texts(body: dict[str, Any]) -> list[mikopbx_text.Alteration]:
+    """What MikoPBX's API would do to the texts of this PATCH body (empty: it keeps them)."""
+    out = []
+    for key in ("note", "manualattributes"):
+        if key in body:
+            a = mikopbx_text.alteration(key, str(body[key] or ""))
+            if a is not None:
+                out.append(a)
+    return out
 
 
 def patch_body(current: dict[str, Any], values: dict[str, Value]) -> dict[str, Any]:
@@ -258,9 +288,17 @@ class ApiSync:
             self.backup.set_provider(pid, "skipped")
             return
         values = {k: _value(k, v) for k, v in entry["after"].items()}
+        body = patch_body(current, values)
+        alts = altered_texts(body)
+        if alts:  # the plan checked these too, but the note may have changed since
+            why = "; ".join(a.describe() for a in alts)
+            self.outcome.skipped.append((pid, f"not written: {why}"))
+            self.backup.set_provider(pid, "skipped")
+            return
+        entry["sent"] = sent_fields(body)
         self.backup.set_provider(pid, "writing")
         try:
-            saved = self.api.patch_provider(pid, patch_body(current, values))
+            saved = self.api.patch_provider(pid, body)
         except ApiTimeout:
             # The PATCH may still land after we gave up: watch before deciding, and never call
             # it "not written" on the strength of one early read.
@@ -296,10 +334,13 @@ class ApiSync:
         assert self.backup is not None
         entry = self.backup.doc["providers"][pid]
         now = self.api.get_provider(pid)
-        expected = {k: _value(k, v) for k, v in entry["after"].items()}
-        bad = differs(fields_of(now), expected)
-        if str(now.get("note") or "") != str(entry["before"].get("note") or ""):
-            bad.append("note")
+        # Every field the PATCH carried, not only the planned ones: MikoPBX may alter any of them.
+        sent = entry.get("sent") or {
+            **{k: v for k, v in fields_of(entry["before"]).items() if k == EXTRA_HOSTS},
+            NOTE: str(entry["before"].get("note") or ""),
+            **entry["after"],
+        }
+        bad = differs(read_fields(now), {k: _value(k, v) for k, v in sent.items()})
         if bad:
             raise VerifyError(f"{pid} does not read back as written ({', '.join(bad)})")
         self.backup.set_provider(pid, "verified")
@@ -379,7 +420,30 @@ def rollback(
                 )
                 out.rollback_conflicts.append(pid)
                 continue
-            api.patch_provider(pid, patch_body(current, {k: before[k] for k in fields}))
+            # The note comes from the backup too: if MikoPBX altered it, this restores it.
+            body = patch_body(
+                {**current, "note": entry["before"].get("note", current.get("note"))},
+                {k: before[k] for k in fields},
+            )
+            api.patch_provider(pid, body)
+            # "Rolled back" only when it reads back as the backup, every field we sent.
+            want = {
+                **{k: v for k, v in read_fields(entry["before"]).items() if k in fields},
+                NOTE: str(entry["before"].get("note") or ""),
+                EXTRA_HOSTS: before[EXTRA_HOSTS] if EXTRA_HOSTS in fields else cur[EXTRA_HOSTS],
+            }
+            off = differs(read_fields(api.get_provider(pid)), want)
+            if off:
+                entry["state"] = "restore_differs"
+                backup.save()
+                out.rollback_failed.append(
+                    (
+                        pid,
+                        f"restored, but MikoPBX stored something else ({', '.join(off)}); "
+                        f"compare it with backup {backup.id}",
+                    )
+                )
+                continue
             entry["state"] = "rolled_back"
             backup.save()
             out.rolled_back.append(pid)

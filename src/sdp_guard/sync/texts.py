@@ -34,6 +34,7 @@ T: dict[str, dict[str, str]] = {
         "needs-fallback": "masquerade (needs --fallback media-address)",
         "needs-fix-local-net": "tailnet is not a local network (needs --fix-local-net)",
         "disabled": "disabled in MikoPBX",
+        "mikopbx-would-alter": "MikoPBX's API would alter its text",
     },
     "ja": {
         "waiting": "保留中（今回は変更しません）:",
@@ -67,6 +68,10 @@ T: dict[str, dict[str, str]] = {
         "needs-fallback": "マスカレード（--fallback media-address が必要）",
         "needs-fix-local-net": "tailnet がローカルネットワークではない（--fix-local-net が必要）",
         "disabled": "MikoPBX で無効化されている（変更するには --include-disabled）",
+        "mikopbx-would-alter": (
+            "MikoPBX の API が文字列を書き換えてしまう（MikoPBX を停止して --offline-db、"
+            "または該当行を先に書き直す）"
+        ),
     },
 }
 
