@@ -87,7 +87,24 @@ def encode_document(doc: Mapping[str, Any]) -> bytes:
     return gzip_bytes(*(text[i : i + step].encode("utf-8") for i in range(0, len(text), step)))
 
 
-UNKNOWN_DOCUMENT = gzip_bytes(b'{"schema_version": 1, "status": "unknown", "findings": []}\n')
+def not_evaluated_document(started_at: float, lang: str = "en") -> bytes:
+    """The findings document served before the first evaluation (status unknown), gzip."""
+    import time
+
+    from sdp_guard.core.render import to_document
+
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at))
+    doc = to_document(
+        None,
+        lang=lang,
+        checked_at=when,
+        sources={s: {"up": False, "detail": "not checked yet"} for s in SOURCES},
+        error="not evaluated yet",
+    )
+    return encode_document(doc)
+
+
+UNKNOWN_DOCUMENT = not_evaluated_document(0.0)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from sdp_guard.adapters.metrics import (
     Snapshot,
     SourceStatus,
     encode_document,
+    not_evaluated_document,
 )
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Finding, Severity
@@ -141,7 +142,12 @@ class Daemon:
         self._reload_fn = reload
         self._clock = clock
         self._wall = wall
-        self.snapshot = Snapshot(started_at=wall(), recheck_seconds=settings.recheck_seconds)
+        started = wall()
+        self.snapshot = Snapshot(
+            started_at=started,
+            recheck_seconds=settings.recheck_seconds,
+            document_gz=not_evaluated_document(started, settings.lang),
+        )
         self._pending = Pending()
         self._counters = Counters()
         self._inbox: deque[tuple[str, str]] = deque()
@@ -571,18 +577,16 @@ class Daemon:
             self._had_complete = True
             self._auto_sync(report)
         else:
+            from sdp_guard.core.render import to_document
+
             missing = [n for n in SOURCES if n not in self._views]
-            doc = {
-                "schema_version": 1,
-                "checked_at": _iso(now_wall),
-                "status": "unknown",
-                "exit_code": 3,
-                "lang": self.settings.lang,
-                "error": "no good view yet of: " + ", ".join(missing),
-                "sources": self._source_doc(sources),
-                "findings": [],
-                "providers": [],
-            }
+            doc = to_document(
+                None,
+                lang=self.settings.lang,
+                checked_at=_iso(now_wall),
+                sources=self._source_doc(sources),
+                error="no good view yet of: " + ", ".join(missing),
+            )
         evaluations = prev.evaluations + 1
         doc["daemon"] = {"started_at": _iso(prev.started_at), "evaluations": evaluations}
         findings = report.findings if report is not None else self._findings
