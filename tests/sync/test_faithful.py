@@ -347,3 +347,37 @@ def test_verify_and_rollback_compare_every_field_when_a_rule_is_not_predicted(
     assert UENO not in out.rolled_back
     assert [p for p, r in out.rollback_failed if "MikoPBX stored something else" in r] == [UENO]
     assert _journal(state_dir)["status"] == "rollback_incomplete"
+
+
+# ------------------------------------------------------------------ defect 6: offline firewall
+
+
+def test_offline_fix_local_net_creates_the_rule_rows_mikopbx_creates(
+    demo_files: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fakes.mikopbx_api import running_server
+
+    before = provider_rows(demo_files.db)
+    down = _closed_url()
+    argv = sync_argv(demo_files, down, state_dir, "--yes", "--offline-db")
+    assert main([*argv, "--fix-local-net"]) == 0, capsys.readouterr().err
+    actions = rule_actions(demo_files.db, "100.64.0.0/10")
+    assert actions["SIP"] == {"allow"} and actions["ICMP"] == {"allow"}
+    assert all(actions[c] == {"block"} for c in ("WEB", "SSH", "AMI", "AJAM", "IAX"))
+    # MikoPBX started again: its firewall page shows WEB, SSH and AMI closed to the tailnet.
+    with running_server(demo_files.db) as srv:
+        items = MikoPbxApi(srv.url).request("GET", "/pbxcore/api/v3/firewall")["items"]
+    (tailnet,) = [i for i in items if i["permit"] == "100.64.0.0/10"]
+    assert tailnet["local_network"] is True
+    assert {k: v["action"] for k, v in tailnet["rules"].items()} == {
+        "SIP": True,
+        "IAX": False,
+        "WEB": False,
+        "SSH": False,
+        "AMI": False,
+        "AJAM": False,
+        "ICMP": True,
+    }
+    assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", down]) == 0
+    assert provider_rows(demo_files.db) == before
+    assert rule_actions(demo_files.db, "100.64.0.0/10") == {}
