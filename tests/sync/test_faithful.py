@@ -381,3 +381,53 @@ def test_offline_fix_local_net_creates_the_rule_rows_mikopbx_creates(
     assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", down]) == 0
     assert provider_rows(demo_files.db) == before
     assert rule_actions(demo_files.db, "100.64.0.0/10") == {}
+
+
+# ------------------------------------------------------------------ defect 8: smaller ones
+
+
+def test_a_password_line_in_manual_attributes_is_masked_when_shown(
+    demo_files: Any,
+    fake: Any,
+    state_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import base64
+    import logging
+
+    from tests.sync.test_apply import _plan
+
+    plan = _plan(demo_files, fallback_media_address=True)
+    (pid,) = [c.provider for c in plan.changes if c.field == "manualattributes"]
+    text = "[registration-auth]\npassword = hunter2-Tk7q\n[endpoint]\nsecret=s3cr3t-Zp9\n"
+    conn = sqlite3.connect(demo_files.db)
+    conn.execute(
+        "UPDATE m_Sip SET manualattributes = ? WHERE uniqid = ?",
+        (base64.b64encode(text.encode()).decode(), pid),
+    )
+    conn.commit()
+    conn.close()
+    caplog.set_level(logging.DEBUG)
+    argv = sync_argv(demo_files, fake.url, state_dir, "--yes", "--fallback", "media-address")
+    assert main(["-vv", *argv]) == 0
+    assert main([*argv, "--dry-run", "--json"]) == 0
+    assert main(["backups", "--state-dir", str(state_dir)]) == 0
+    out = capsys.readouterr()
+    shown = out.out + out.err + caplog.text
+    assert "password = ********" in shown
+    assert "hunter2-Tk7q" not in shown and "s3cr3t-Zp9" not in shown
+    # The journal (0600) keeps the real text: rollback must restore it.
+    assert main(["rollback", "--yes", "--state-dir", str(state_dir), "--api-url", fake.url]) == 0
+    from sdp_guard.adapters.mikopbx_db import read_pbx
+
+    assert {p.id: p.manualattributes for p in read_pbx(demo_files.db).providers}[
+        pid
+    ] == text.strip()
+
+
+def test_the_not_an_api_hint_names_mikopbx_2026_1(
+    demo_files: Any, fake: Any, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(sync_argv(demo_files, fake.url + "/wrong-prefix", state_dir, "--yes")) == 69
+    assert "MikoPBX 2026.1 or later" in capsys.readouterr().err

@@ -240,12 +240,14 @@ def _parse(status: int, raw: bytes, where: str) -> Any:
     if status == 404 and not (isinstance(doc, dict) and doc.get("function")):
         raise ApiNotApi(
             f"MikoPBX has no such API endpoint (HTTP 404) ({where}){detail}",
-            "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
+            "is --api-url the MikoPBX web server? sync needs MikoPBX 2026.1 or later (the first "
+            "release with REST API v3 sip-providers)",
         )
     if not isinstance(doc, dict) or "result" not in doc:
         raise ApiNotApi(
             f"unexpected answer from MikoPBX (HTTP {status}, not a PBXApiResult) ({where})",
-            "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
+            "is --api-url the MikoPBX web server? sync needs MikoPBX 2026.1 or later (the first "
+            "release with REST API v3 sip-providers)",
         )
     if status >= 400 or doc.get("result") is not True:
         raise ApiRejected(

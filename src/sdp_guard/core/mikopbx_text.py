@@ -27,6 +27,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from sdp_guard.core.manualattrs import mask_secrets
+
 PHP_TRIM = " \t\n\r\0\x0b"  # PHP trim()'s default characters
 MAX_LENGTH = {"note": 500, "description": 255}
 TEXT_FIELDS = ("note", "description", "manualattributes")
@@ -106,7 +108,9 @@ class Alteration:
             return f"MikoPBX would refuse to save the {name} ({', '.join(self.refused)})"
         parts = []
         if self.lines:
-            shown = "; ".join(f"line {n} `{shown_text(t)}`" for n, t in self.lines[:limit])
+            shown = "; ".join(
+                f"line {n} `{shown_text(mask_secrets(t))}`" for n, t in self.lines[:limit]
+            )
             more = len(self.lines) - limit
             parts.append(
                 f"MikoPBX's API would remove or change {name} {shown}"

@@ -58,12 +58,17 @@ class Change:
         def j(v: Value) -> Any:
             return list(v) if isinstance(v, tuple) else v
 
+        def shown(v: Value) -> Any:
+            if self.field == MANUAL and isinstance(v, str):
+                return manualattrs.mask_secrets(v)
+            return j(v)
+
         return {
             "op": self.op,
             "provider": self.provider,
             "field": self.field,
-            "old": j(self.old),
-            "new": j(self.new),
+            "old": shown(self.old),
+            "new": shown(self.new),
         }
 
 
@@ -192,6 +197,7 @@ def settings_lines(p: Provider) -> list[str]:
     if p.manualattributes:
         lines.append("manual attributes:")
         text = p.manualattributes[:-1] if p.manualattributes.endswith("\n") else p.manualattributes
+        text = manualattrs.mask_secrets(text)
         lines += [f"  {line}" for line in text.split("\n")]
     else:
         lines.append("manual attributes: (none)")
