@@ -127,6 +127,8 @@ class Snapshot:
     peer_routes: int = 0
     document_gz: bytes = UNKNOWN_DOCUMENT  # the findings document, gzip (encode_document)
     summary: str = "starting"
+    # core.mantela.advertised_state of our own published mantela.json; None: Mantela off
+    mantela_advertised: str | None = None
 
     @property
     def document(self) -> bytes:
@@ -228,6 +230,17 @@ def families(snap: Snapshot) -> list[Any]:
         for code in PROVIDER_CODES:
             problem.add_metric([p.id, p.station, code], 1.0 if (p.id, code) in active else 0.0)
     out.append(problem)
+
+    if snap.mantela_advertised is not None:
+        pub = GaugeMetricFamily(
+            "sdp_guard_mantela_advertises_our_address",
+            "1 if our own published mantela.json carries our tailnet address in aboutMe.tailnet, "
+            "else 0 (state: missing, e.g. dropped by the Mantela editor; unusable; differs). "
+            "Absent when Mantela is off. " + CACHED,
+            labels=["state"],
+        )
+        pub.add_metric([snap.mantela_advertised], 1.0 if snap.mantela_advertised == "ok" else 0.0)
+        out.append(pub)
 
     for name, help_text, value in (
         ("sdp_guard_providers", "MikoPBX SIP providers (trunks). " + CACHED, len(snap.providers)),

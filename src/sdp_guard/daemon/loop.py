@@ -104,6 +104,7 @@ class Outcome:
     value: Any = None
     detail: str = ""
     error: str = ""
+    own_mantela: Any = None  # registry: our own published MantelaDoc (None: Mantela off)
 
 
 # After an evaluation over at least this many providers, stations and peers, freed memory is
@@ -156,6 +157,7 @@ class Daemon:
         self._ready = False
         self._views: dict[str, Any] = {}
         self._details: dict[str, str] = {}
+        self._own_mantela: Any = None
         self._statuses: dict[str, SourceStatus] = {s: SourceStatus(s) for s in SOURCES}
         self._findings: tuple[Finding, ...] = ()
         self._had_complete = False
@@ -509,6 +511,8 @@ class Daemon:
         if oc.ok:
             self._views[name] = oc.value
             self._details[name] = oc.detail
+            if name == "registry":
+                self._own_mantela = oc.own_mantela
             self._statuses[name] = SourceStatus(
                 name,
                 up=True,
@@ -614,6 +618,7 @@ class Daemon:
             peer_routes=len(net.routes) if net is not None else 0,
             document_gz=encode_document(doc),
             summary=_summary(findings if complete else (), sources, complete),
+            mantela_advertised=self._mantela_state(view),
         )
         self.snapshot = snap
         self._next_recheck = self._clock() + self.settings.recheck_seconds
@@ -623,6 +628,15 @@ class Daemon:
             self._say(PRIO_INFO, self._t("ready", summary=snap.summary))
         else:
             self.notifier.status(snap.summary)
+
+    def _mantela_state(self, view: TailnetView | None) -> str | None:
+        """Whether our own published Mantela carries our address (None: Mantela off/unknown)."""
+        from sdp_guard.core.mantela import advertised_state
+
+        own = self._own_mantela
+        if own is None or view is None or not view.self_ipv4:
+            return None
+        return advertised_state(own, view.self_ipv4)
 
     def _source_doc(self, sources: tuple[SourceStatus, ...]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -747,6 +761,13 @@ def _guard(fn: Callable[[], Outcome]) -> Outcome:
 
 
 def _read_registry(cfg: config_mod.Config) -> Outcome:
+    if str(cfg.get("registry.mantela_url") or "").strip():
+        from sdp_guard.adapters.mantela import load_registry_sources
+        from sdp_guard.adapters.registry import load_registry
+
+        src = load_registry_sources(cfg, load_registry)
+        own = src.mantela.own if src.mantela is not None else None
+        return Outcome(True, src.stations, src.detail, own_mantela=own)
     from sdp_guard.adapters.inputs import load_stations
 
     stations, detail = load_stations(cfg)
