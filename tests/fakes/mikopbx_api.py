@@ -1076,7 +1076,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _authorized(self) -> bool:
         fake = self.server.fake
         host = self.client_address[0]
-        if fake.trust_localhost and host in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+        if fake.trust_localhost and host in ("127.0.0.1", "::1"):  # R3
             return True
         auth = self.headers.get("Authorization", "")
         return bool(fake.token) and auth == f"Bearer {fake.token}"
