@@ -23,7 +23,9 @@ R5  Only fields with a sanitization rule are kept; ``string`` trims (PHP trim), 
     N characters (mb_substr): PBXCoreREST/Lib/Common/AbstractSaveRecordAction.php:84-93,
     PBXCoreREST/Lib/Common/BaseActionHelper.php:133-231 (166-170, 197-203),
     PBXCoreREST/Lib/Common/AbstractDataStructure.php:793-869. Lengths: ``note`` 500,
-    ``description`` 255, ``host`` 255: PBXCoreREST/Lib/Providers/DataStructure.php:448-493.
+    ``description`` 255, ``host`` 255: PBXCoreREST/Lib/Providers/DataStructure.php:448-493. A
+    ``username``/``networkfilterid`` not matching its pattern is cut to its digits:
+    BaseActionHelper.php:204-220, Providers/DataStructure.php:475, 521.
 R6  ``note``, ``description`` and ``manualattributes`` go through
     ``TextFieldProcessor::sanitizeForStorage`` (trim, NUL removal, dangerous tags, javascript:/
     vbscript:/data:text/html, **``/\\s*on\\w+\\s*=\\s*[^>]*/i`` which eats e.g. ``connected_line_method
@@ -305,6 +307,8 @@ PROVIDER_FIELDS: dict[str, tuple[str, int | None]] = {
     "cid_did_debug": ("bool", None),
     "additionalHosts": ("array", None),
 }
+# Patterns of Providers/DataStructure.php:475 (username) and :521 (networkfilterid).
+PATTERNS = {"username": r"^[a-zA-Z0-9_.+\-]+$", "networkfilterid": r"^([0-9]+|none)$"}
 FIREWALL_FIELDS: dict[str, tuple[str, int | None]] = {
     "network": ("string", None),
     "subnet": ("int", None),
@@ -350,6 +354,9 @@ def sanitize_input(
         elif kind == "bool":
             v = _php_bool(v)
         out[k] = v
+    for k, pattern in PATTERNS.items():  # BaseActionHelper.php:204-220: no match → digits only
+        if k in rules and isinstance(out.get(k), str) and not re.search(pattern, out[k]):
+            out[k] = re.sub(r"[^0-9]", "", out[k])
     texts = [k for k, (kind, _) in rules.items() if kind == "text" and isinstance(out.get(k), str)]
     for k in texts:
         out[k] = sanitize_for_storage(out[k])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,3 +50,30 @@ def test_prediction_agrees_with_the_test_server(text: str) -> None:
         text.strip(fake.PHP_TRIM)
     )
     assert bool(mt.refusals("note", text)) == bool(fake.dangerous(mt.stored("note", text)))
+
+
+def test_the_test_server_applies_the_rules_over_http(sample_db: Any) -> None:
+    """R2, R5-R7, R11 of tests/fakes/mikopbx_api.py, through its HTTP front."""
+    import pytest
+
+    from sdp_guard.adapters.mikopbx_api import ApiRejected, MikoPbxApi
+
+    with fake.running_server(sample_db) as srv:
+        api = MikoPbxApi(srv.url)
+        pid = "SIP-TRUNK-7B3D0E55"
+        got = api.patch_provider(
+            pid,
+            {
+                "note": "  " + "n" * 600,
+                "manualattributes": "[endpoint]\ndtmf_mode = rfc4733\ncontext = x\n[aor]\n",
+            },
+        )
+        assert got["note"] == "n" * 500
+        assert got["manualattributes"] == "[endpoint]\ndtmf_mode = rfc4733\nc"  # c(on…)
+        assert (
+            mt.stored("manualattributes", "[endpoint]\ndtmf_mode = rfc4733\ncontext = x\n")
+            == (got["manualattributes"])
+        )
+        with pytest.raises(ApiRejected, match="Dangerous content detected in fields: note"):
+            api.patch_provider(pid, {"note": "update the trunk, set codecs"})
+        assert api.get_provider(pid)["note"] == "n" * 500  # a refused save changes nothing
