@@ -459,10 +459,13 @@ def _undo_local_net(api: MikoPbxApi, ln: dict[str, Any]) -> None:
     if ln.get("action") == "enable" and ln.get("id"):
         api.patch_filter(str(ln["id"]), {"local_network": False})
         return
+    made = str(ln.get("id") or "")
     for f in filters:
-        if (
-            normalize(str(f.get("permit", ""))) == TAILNET_V4_TEXT
-            and f.get("description") == TAILNET_DESCRIPTION
+        if normalize(str(f.get("permit", ""))) != TAILNET_V4_TEXT:
+            continue
+        # The record this run created: by the id MikoPBX answered, else by our description.
+        if (made and f.get("id") == made) or (
+            not made and str(f.get("description") or "").strip() == TAILNET_DESCRIPTION
         ):
             api.delete_filter(str(f.get("id")))
 
