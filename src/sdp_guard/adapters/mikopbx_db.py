@@ -297,3 +297,22 @@ def live_ipv4(interface: str) -> list[str]:
     except Exception as e:  # netlink refused (sandbox, namespace): fall back to the DB alone
         _log().debug("live addresses of %s: %s", interface, e)
         return []
+
+
+def read_provider_secret(path: str, uniqid: str) -> str:
+    """``m_Sip.secret`` of one provider, for the probe's digest answer only (never logged).
+
+    Kept out of ``Provider`` so the secret cannot reach findings, snapshots, backups or logs.
+    """
+    conn = connect_ro(path)
+    try:
+        if "secret" not in _columns(conn, "m_Sip"):
+            return ""
+        row = conn.execute(
+            "SELECT secret FROM m_Sip WHERE uniqid = ? AND type = 'friend'", (uniqid,)
+        ).fetchone()
+    except sqlite3.Error as e:
+        raise DatabaseError(f"cannot read {path}: {e}") from None
+    finally:
+        conn.close()
+    return _s(row[0]) if row is not None else ""

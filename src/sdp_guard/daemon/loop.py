@@ -54,6 +54,7 @@ from sdp_guard.daemon import logtext
 from sdp_guard.daemon.bus import BusWatcher
 from sdp_guard.daemon.coalesce import Pending
 from sdp_guard.daemon.notify import Notifier
+from sdp_guard.daemon.probes import Scheduler as ProbeScheduler
 from sdp_guard.daemon.state import SOURCES, Counters, diff_findings, diff_sources
 from sdp_guard.errors import ConfigError, Error
 
@@ -165,6 +166,7 @@ class Daemon:
         self._late_hooked: set[str] = set()
         self._executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="read")
         self._next_recheck = 0.0
+        self._probes = ProbeScheduler(lambda: self._post("probe", ""), clock=clock, wall=wall)
         self._next_watchdog: float | None = None
         self._netlink: Any = None
         self._netlink_dirty = True
@@ -314,6 +316,7 @@ class Daemon:
         if self._inotify is not None:
             self._inotify.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._probes.close()
         if self._sel is not None:
             self._sel.close()
         for fd in (self._wake_r, self._wake_w):
@@ -344,6 +347,8 @@ class Daemon:
             elif kind == "late":
                 self._counters.wakeups["late-read"] += 1
                 self._pending.add(now, detail)
+            elif kind == "probe":
+                self._publish_probes()
 
     def _on_inotify(self) -> None:
         assert self._inotify is not None
@@ -580,6 +585,8 @@ class Daemon:
             self._findings = report.findings
             self._had_complete = True
             self._auto_sync(report)
+            self._probe(report)
+            doc["probes"] = [r.doc() for r in self._probes.rows()]
         else:
             from sdp_guard.core.render import to_document
 
@@ -619,6 +626,7 @@ class Daemon:
             document_gz=encode_document(doc),
             summary=_summary(findings if complete else (), sources, complete),
             mantela_advertised=self._mantela_state(view),
+            probes=self._probes.rows(),
         )
         self.snapshot = snap
         self._next_recheck = self._clock() + self.settings.recheck_seconds
@@ -647,6 +655,31 @@ class Daemon:
                 d["error"] = st.error
             out[st.name] = d
         return out
+
+    # ---- scheduled probe calls ------------------------------------------------------------
+
+    def _probe(self, report: Report) -> None:
+        if not all(self._statuses[n].up for n in SOURCES):
+            return  # never call on a stale view
+        cfg = self.settings.cfg
+        self._probes.consider(
+            cfg.get("probe.schedule_minutes"),
+            str(cfg.get("probe.echo_number")),
+            report,
+            self._views["mikopbx"],
+            self._views["tailscale"],
+            self.settings.db_path,
+        )
+
+    def _publish_probes(self) -> None:
+        """A probe call ended: publish it now, not at the next evaluation."""
+        rows = self._probes.rows()
+        doc = json.loads(self.snapshot.document)
+        if isinstance(doc, dict) and "findings" in doc and doc.get("status") != "unknown":
+            doc["probes"] = [r.doc() for r in rows]
+            self.snapshot = replace(self.snapshot, probes=rows, document_gz=encode_document(doc))
+        else:
+            self.snapshot = replace(self.snapshot, probes=rows)
 
     # ---- automatic host sync --------------------------------------------------------------
 
