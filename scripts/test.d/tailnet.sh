@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
     if [ -n "${CI:-}" ]; then
-        echo "tailnet.sh: Go is not installed; the real-tailnet suite needs go >= 1.26" >&2
+        echo "tailnet.sh: Go is not installed; the real-tailnet suite needs go >= 1.26.6" >&2
         exit 1
     fi
     echo "tailnet.sh: Go is not installed; tests/tailnet will skip" >&2

@@ -75,6 +75,7 @@ class TailnetLab:
         self.dir = d
         self.version = version
         self.nodes: dict[str, dict[str, Any]] = {}
+        self.doc: dict[str, Any] = {}
 
     def cli(self, *argv: str, timeout: float = 180.0) -> str:
         cp = subprocess.run(
@@ -91,6 +92,7 @@ class TailnetLab:
 
     def up(self, *names: str) -> dict[str, dict[str, Any]]:
         doc = json.loads(self.cli("up", str(self.dir), *names, "--version", self.version))
+        self.doc = doc
         self.nodes = doc["nodes"]
         return self.nodes
 

@@ -102,12 +102,17 @@ def cache_root() -> Path:
 # --- builds ----------------------------------------------------------------------------------
 
 
-def _module_hash(mod: Path) -> str:
-    h = hashlib.sha256()
+def _build_key(mod: Path, ldflags: str) -> str:
+    """What decides the binaries: the module's files, the link flags and the Go release."""
+    h = hashlib.sha256(ldflags.encode() + b"\0" + _go_version().encode() + b"\0")
     for f in sorted(mod.iterdir()):
         if f.is_file() and f.suffix in (".mod", ".sum", ".go"):
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def _go_version() -> str:
+    return run([_go(), "env", "GOVERSION"], timeout=60).strip()
 
 
 def _go() -> str:
@@ -115,7 +120,7 @@ def _go() -> str:
         "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
     )
     if go is None:
-        raise LabError("Go is not installed (need go >= 1.26 on PATH or /usr/local/go/bin/go)")
+        raise LabError("Go is not installed (need go >= 1.26.6 on PATH or /usr/local/go/bin/go)")
     return go
 
 
@@ -123,7 +128,7 @@ def _build(module: str, packages: list[str], ldflags: str) -> Path:
     """Build PACKAGES of tests/tailnet/go/MODULE into the cache (once per go.mod/go.sum) and return
     the directory holding the binaries."""
     mod = GO_DIR / module
-    out = cache_root() / f"{module}-{_module_hash(mod)}"
+    out = cache_root() / f"{module}-{_build_key(mod, ldflags)}"
     # `go build -o DIR/ .` names the binary after the module path's last element (here: MODULE).
     names = [module if p == "." else p.rsplit("/", 1)[-1] for p in packages]
     if all((out / n).is_file() for n in names):
@@ -161,6 +166,12 @@ def _build(module: str, packages: list[str], ldflags: str) -> Path:
             raise LabError(f"building {module} failed:\n{cp.stderr.strip()[-4000:]}")
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
+        # Builds of this module for another go.sum, Go release or flags, untouched for a week
+        # (a checkout at another commit may still use a recent one).
+        week_ago = time.time() - 7 * 86400
+        for old in out.parent.glob(f"{module}-*"):
+            if old != out and ".tmp" not in old.name and old.stat().st_mtime < week_ago:
+                shutil.rmtree(old, ignore_errors=True)
     return out
 
 
@@ -364,6 +375,8 @@ class Lab:
         wait_until("every node to see every other as a peer", meshed, timeout)
 
     def describe(self) -> dict[str, Any]:
+        """The `up` document, exactly as issue 12 fixes it (other checks parse it); `status`
+        says more."""
         out: dict[str, Any] = {}
         for name, n in self.nodes.items():
             st = self.status(name)
@@ -372,10 +385,8 @@ class Lab:
                 "socket": n["socket"],
                 "ipv4": self.self_ipv4(name),
                 "hostname": st["Self"]["HostName"],
-                "dnsname": st["Self"].get("DNSName", ""),
-                "underlay": n["underlay"],
             }
-        return {"version": self.state["version"], "nodes": out}
+        return {"nodes": out}
 
 
 def _alive(pid: int | None) -> bool:
@@ -643,6 +654,9 @@ def status(d: Path) -> dict[str, Any]:
             info["backend_state"] = st.get("BackendState")
             info["ipv4"] = lab.self_ipv4(name)
             info["hostname"] = st["Self"]["HostName"]
+            info["dnsname"] = st["Self"].get("DNSName", "")
+            info["underlay"] = n["underlay"]
+            info["tailscaled"] = st.get("Version", "")
             info["peers"] = lab.peers_seen(name)
         except (OSError, LabError, KeyError, StopIteration, ValueError) as e:
             info["error"] = str(e)
@@ -669,7 +683,12 @@ Versions: 1.82.5, 1.102.5 (default). Exit: 0 ok, 64 usage, 69 a step failed, 77 
 """
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through `up`'s cleanup
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     args = list(sys.argv[1:] if argv is None else argv)
     version = DEFAULT_VERSION
     if "--version" in args:

@@ -4,7 +4,8 @@ NotifyNoPrivateKeys) and v1.102.5, see masquerade changes, renumbers and peer re
 the bus and netlink, and ride out a tailscaled restart without a false finding line.
 
 The safety re-check is set to an hour, so every change below can only arrive through the bus or
-netlink. Latency is change (the control server's admin call) -> the daemon's log line.
+netlink, and each must give its log line within 1 s. Latency is change (the control server's
+admin call) -> the daemon's log line; p50/p99 go to the terminal summary.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
 NOBODY = 65534
 PORT = 8796
 CYCLES = 4  # 6 changes each: 24 per version
-EVENT_DEADLINE = 5.0  # far below the re-check (3600 s): only the bus or netlink can be this fast
+EVENT_DEADLINE = 1.0  # the daemon's promise (docs/daemon.md); the re-check is at 3600 s
 FINDING_LINE = re.compile(r"finding (appeared|changed|cleared): \S+ (\S+)")
 
 
@@ -195,6 +196,13 @@ def test_daemon_as_nobody_follows_real_changes_and_survives_restart(
                 _finding("cleared", "peer-not-in-tailnet"),
             )
 
+        # Nothing but the changes made: no finding line of any other code.
+        expected = {"masqueraded-toward-peer", "peer-address-differs-from-advertised"}
+        expected.add("peer-not-in-tailnet")
+        stray = [
+            ln for _, ln in d.lines if (m := FINDING_LINE.search(ln)) and m.group(2) not in expected
+        ]
+        assert not stray, stray
         allv = [x for xs in latencies.values() for x in xs]
         assert len(allv) >= 20
         # A masquerade change has no netlink event: these prove the bus itself delivers.

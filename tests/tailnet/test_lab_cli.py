@@ -22,9 +22,9 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
 
 def test_up_document_masquerade_set_ip_and_down(tailnet: TailnetLab) -> None:
     nodes = tailnet.up("alpha", "beta")
-    assert set(nodes) == {"alpha", "beta"}
+    assert set(tailnet.doc) == {"nodes"} and set(nodes) == {"alpha", "beta"}
     for name, n in nodes.items():
-        assert {"netns", "socket", "ipv4", "hostname"} <= set(n)
+        assert set(n) == {"netns", "socket", "ipv4", "hostname"}  # the documented interface
         assert n["hostname"] == name
         assert n["netns"] in labmod.run(["ip", "netns", "list"])
         st = labmod.localapi(n["socket"], "/localapi/v0/status")  # reachable from the host

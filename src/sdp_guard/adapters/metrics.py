@@ -119,7 +119,24 @@ def encode_document(doc: Mapping[str, Any]) -> bytes:
     return gzip_bytes(*(text[i : i + step].encode("utf-8") for i in range(0, len(text), step)))
 
 
-UNKNOWN_DOCUMENT = gzip_bytes(b'{"schema_version": 1, "status": "unknown", "findings": []}\n')
+def not_evaluated_document(started_at: float, lang: str = "en") -> bytes:
+    """The findings document served before the first evaluation (status unknown), gzip."""
+    import time
+
+    from sdp_guard.core.render import to_document
+
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at))
+    doc = to_document(
+        None,
+        lang=lang,
+        checked_at=when,
+        sources={s: {"up": False, "detail": "not checked yet"} for s in SOURCES},
+        error="not evaluated yet",
+    )
+    return encode_document(doc)
+
+
+UNKNOWN_DOCUMENT = not_evaluated_document(0.0)
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,8 @@ class Snapshot:
     peer_routes: int = 0
     document_gz: bytes = UNKNOWN_DOCUMENT  # the findings document, gzip (encode_document)
     summary: str = "starting"
+    # core.mantela.advertised_state of our own published mantela.json; None: Mantela off
+    mantela_advertised: str | None = None
     probes: tuple[ProbeRow, ...] = ()  # the last scheduled probe per station
 
     @property
@@ -244,6 +263,17 @@ def families(snap: Snapshot) -> list[Any]:
         for code in PROVIDER_CODES:
             problem.add_metric([p.id, p.station, code], 1.0 if (p.id, code) in active else 0.0)
     out.append(problem)
+
+    if snap.mantela_advertised is not None:
+        pub = GaugeMetricFamily(
+            "sdp_guard_mantela_advertises_our_address",
+            "1 if our own published mantela.json carries our tailnet address in aboutMe.tailnet, "
+            "else 0 (state: missing, e.g. dropped by the Mantela editor; unusable; differs). "
+            "Absent when Mantela is off. " + CACHED,
+            labels=["state"],
+        )
+        pub.add_metric([snap.mantela_advertised], 1.0 if snap.mantela_advertised == "ok" else 0.0)
+        out.append(pub)
 
     for name, help_text, value in (
         ("sdp_guard_providers", "MikoPBX SIP providers (trunks). " + CACHED, len(snap.providers)),

@@ -91,21 +91,27 @@ def run(args: argparse.Namespace) -> int:
         inputs = load_inputs(args, cfg)
     except Exception as e:
         if args.json and hasattr(e, "message"):
-            _unknown_json(str(e), lang)
+            _unknown_json(e, lang)
         raise
     return emit(report_document(inputs, lang), args.json, args.color)
 
 
-def _unknown_json(reason: str, lang: str) -> None:
+def _unknown_json(e: Exception, lang: str) -> None:
     """With --json, monitoring still gets a document when an input fails (status unknown)."""
-    doc = {
-        "schema_version": 1,
-        "checked_at": now_iso(),
-        "status": "unknown",
-        "exit_code": 3,
-        "lang": lang,
-        "error": reason,
-        "findings": [],
-        "providers": [],
+    from sdp_guard.core.render import to_document
+    from sdp_guard.errors import DatabaseError, RegistryError, SnapshotError, TailnetError
+
+    failed = {
+        DatabaseError: "mikopbx",
+        RegistryError: "registry",
+        TailnetError: "tailscale",
+        SnapshotError: "tailscale",
     }
+    which = next((name for cls, name in failed.items() if isinstance(e, cls)), None)
+    reason = str(e)
+    sources = {
+        name: {"up": False, "detail": reason if name == which else "not checked"}
+        for name in ("tailscale", "mikopbx", "registry")
+    }
+    doc = to_document(None, lang=lang, checked_at=now_iso(), sources=sources, error=reason)
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -45,6 +45,7 @@ from sdp_guard.adapters.metrics import (
     Snapshot,
     SourceStatus,
     encode_document,
+    not_evaluated_document,
 )
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Finding, Severity
@@ -104,6 +105,7 @@ class Outcome:
     value: Any = None
     detail: str = ""
     error: str = ""
+    own_mantela: Any = None  # registry: our own published MantelaDoc (None: Mantela off)
 
 
 # After an evaluation over at least this many providers, stations and peers, freed memory is
@@ -142,7 +144,12 @@ class Daemon:
         self._reload_fn = reload
         self._clock = clock
         self._wall = wall
-        self.snapshot = Snapshot(started_at=wall(), recheck_seconds=settings.recheck_seconds)
+        started = wall()
+        self.snapshot = Snapshot(
+            started_at=started,
+            recheck_seconds=settings.recheck_seconds,
+            document_gz=not_evaluated_document(started, settings.lang),
+        )
         self._pending = Pending()
         self._counters = Counters()
         self._inbox: deque[tuple[str, str]] = deque()
@@ -151,6 +158,7 @@ class Daemon:
         self._ready = False
         self._views: dict[str, Any] = {}
         self._details: dict[str, str] = {}
+        self._own_mantela: Any = None
         self._statuses: dict[str, SourceStatus] = {s: SourceStatus(s) for s in SOURCES}
         self._findings: tuple[Finding, ...] = ()
         self._had_complete = False
@@ -508,6 +516,8 @@ class Daemon:
         if oc.ok:
             self._views[name] = oc.value
             self._details[name] = oc.detail
+            if name == "registry":
+                self._own_mantela = oc.own_mantela
             self._statuses[name] = SourceStatus(
                 name,
                 up=True,
@@ -578,18 +588,16 @@ class Daemon:
             self._probe(report)
             doc["probes"] = [r.doc() for r in self._probes.rows()]
         else:
+            from sdp_guard.core.render import to_document
+
             missing = [n for n in SOURCES if n not in self._views]
-            doc = {
-                "schema_version": 1,
-                "checked_at": _iso(now_wall),
-                "status": "unknown",
-                "exit_code": 3,
-                "lang": self.settings.lang,
-                "error": "no good view yet of: " + ", ".join(missing),
-                "sources": self._source_doc(sources),
-                "findings": [],
-                "providers": [],
-            }
+            doc = to_document(
+                None,
+                lang=self.settings.lang,
+                checked_at=_iso(now_wall),
+                sources=self._source_doc(sources),
+                error="no good view yet of: " + ", ".join(missing),
+            )
         evaluations = prev.evaluations + 1
         doc["daemon"] = {"started_at": _iso(prev.started_at), "evaluations": evaluations}
         findings = report.findings if report is not None else self._findings
@@ -617,6 +625,7 @@ class Daemon:
             peer_routes=len(net.routes) if net is not None else 0,
             document_gz=encode_document(doc),
             summary=_summary(findings if complete else (), sources, complete),
+            mantela_advertised=self._mantela_state(view),
             probes=self._probes.rows(),
         )
         self.snapshot = snap
@@ -627,6 +636,15 @@ class Daemon:
             self._say(PRIO_INFO, self._t("ready", summary=snap.summary))
         else:
             self.notifier.status(snap.summary)
+
+    def _mantela_state(self, view: TailnetView | None) -> str | None:
+        """Whether our own published Mantela carries our address (None: Mantela off/unknown)."""
+        from sdp_guard.core.mantela import advertised_state
+
+        own = self._own_mantela
+        if own is None or view is None or not view.self_ipv4:
+            return None
+        return advertised_state(own, view.self_ipv4)
 
     def _source_doc(self, sources: tuple[SourceStatus, ...]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -776,6 +794,13 @@ def _guard(fn: Callable[[], Outcome]) -> Outcome:
 
 
 def _read_registry(cfg: config_mod.Config) -> Outcome:
+    if str(cfg.get("registry.mantela_url") or "").strip():
+        from sdp_guard.adapters.mantela import load_registry_sources
+        from sdp_guard.adapters.registry import load_registry
+
+        src = load_registry_sources(cfg, load_registry)
+        own = src.mantela.own if src.mantela is not None else None
+        return Outcome(True, src.stations, src.detail, own_mantela=own)
     from sdp_guard.adapters.inputs import load_stations
 
     stations, detail = load_stations(cfg)

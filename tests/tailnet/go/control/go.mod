@@ -1,6 +1,6 @@
 module sdpguard.test/tailnet/control
 
-go 1.26.8
+go 1.26.6
 
 require tailscale.com v1.102.5
 

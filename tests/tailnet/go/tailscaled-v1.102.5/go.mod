@@ -1,6 +1,6 @@
 module sdpguard.test/tailnet/tailscaled
 
-go 1.26.8
+go 1.26.6
 
 tool (
 	tailscale.com/cmd/tailscale

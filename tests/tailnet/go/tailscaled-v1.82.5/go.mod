@@ -1,6 +1,6 @@
 module sdpguard.test/tailnet/tailscaled
 
-go 1.26.8
+go 1.24.0
 
 tool (
 	tailscale.com/cmd/tailscale
