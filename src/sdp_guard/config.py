@@ -141,9 +141,10 @@ def load(path: str | None) -> Config:
     sources = {o.key: "default" for o in OPTIONS}
     explicit = path is not None
     path = path or DEFAULT_CONFIG_PATH
+    from sdp_guard.adapters.bounded import TooLarge, read_file
+
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        data = read_file(path, 1024 * 1024)
     except FileNotFoundError:
         if explicit:
             raise ConfigError(
@@ -152,9 +153,19 @@ def load(path: str | None) -> Config:
             ) from None
         return Config(values, sources, None)
     except OSError as e:
-        raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from None
-    from sdp_guard.adapters.yamlfile import parse_yaml
+        raise ConfigError(f"cannot read configuration file {path}: {e.strerror or e}") from e
+    except TooLarge as e:
+        raise ConfigError(f"configuration file {e}") from None
+    from sdp_guard.adapters.yamlfile import decode_yaml, parse_yaml
 
+    text = decode_yaml(data, path, ConfigError)
+    if not text.strip() and path != os.devnull:
+        # A zero-length file is usually a write cut short; a file of comments means defaults.
+        raise ConfigError(
+            f"configuration file {path} is empty",
+            "write the settings you need (see `sdp-guard config show`), or remove the file "
+            "to use the defaults",
+        )
     doc = parse_yaml(text, path, ConfigError)
     if doc is None:
         return Config(values, sources, path)

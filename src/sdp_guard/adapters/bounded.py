@@ -1,0 +1,125 @@
+"""Bounded reading of everything that comes from outside: size, depth and *total* time.
+
+- :class:`Deadline`: one monotonic deadline for a whole exchange; every ``recv`` gets the time
+  that is left as its timeout, so a peer that sends one byte a second ends at the deadline, not
+  never (a per-read timeout alone is reset by every byte).
+- :class:`DeadlineSocket`: wraps a connected socket (plain, unix or TLS) for ``http.client``; the
+  status line, the headers and the body are all read under the deadline.
+- :func:`read_body`: an HTTP response body with a size cap (also for chunked and unsized bodies).
+- :func:`loads_json`: ``json.loads`` whose failures (including nesting too deep for the parser,
+  which raises ``RecursionError``) are one ``ValueError`` with a plain message.
+- :func:`read_file`: a local file with a size cap, as bytes.
+
+Imports stay light: ``check --snapshot`` uses ``read_file``/``loads_json`` on its start-up path.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from typing import Any
+
+MAX_JSON_BYTES = 32 * 1024 * 1024  # LocalAPI status of a large tailnet stays far below this
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
+class DeadlineExceeded(TimeoutError):
+    """The whole exchange did not finish in time."""
+
+
+class TooLarge(ValueError):
+    """An answer or a file is over its size limit."""
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left; raises :class:`DeadlineExceeded` when none are."""
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded(f"no complete answer within {self.seconds:g} s")
+        return left
+
+
+class _DeadlineRaw(io.RawIOBase):
+    def __init__(self, sock: Any, deadline: Deadline) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        self._sock.settimeout(self._deadline.remaining())
+        try:
+            return int(self._sock.recv_into(b))
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"no complete answer within {self._deadline.seconds:g} s"
+            ) from None
+
+
+class DeadlineSocket:
+    """A connected socket for ``http.client``: ``makefile`` reads, ``sendall`` writes under the
+    deadline. Everything else is the socket's own."""
+
+    def __init__(self, sock: Any, deadline: Deadline) -> None:
+        self._sock = sock
+        self.deadline = deadline
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineRaw(self._sock, self.deadline))
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(self.deadline.remaining())
+        try:
+            self._sock.sendall(data)
+        except TimeoutError:
+            raise DeadlineExceeded(f"could not send within {self.deadline.seconds:g} s") from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def read_body(resp: Any, max_bytes: int, what: str) -> bytes:
+    """The body of an ``http.client`` response, refusing more than ``max_bytes``."""
+    length = resp.getheader("Content-Length")
+    if length and length.strip().isdigit() and int(length) > max_bytes:
+        raise TooLarge(f"{what}: answer is {int(length)} bytes, over the limit of {max_bytes}")
+    data = resp.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise TooLarge(f"{what}: answer is over the limit of {max_bytes} bytes")
+    return bytes(data)
+
+
+def loads_json(data: bytes | str, what: str) -> Any:
+    """Parse JSON; any failure is a ``ValueError`` whose message names ``what``."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError(f"{what}: JSON nested too deeply") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{what}: not UTF-8 text (byte {e.start})") from e
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"{what}: not valid JSON (line {e.lineno} column {e.colno}: {e.msg})"
+        ) from e
+
+
+def read_file(path: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """A local file as bytes, refusing more than ``max_bytes`` (``/dev/zero`` ends too).
+
+    Opened non-blocking, so a FIFO without a writer is empty rather than a hang. Raises
+    ``OSError`` as ``open`` does, and :class:`TooLarge`.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    with open(fd, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise TooLarge(f"{path} is over the limit of {max_bytes} bytes")
+    return data or b""
