@@ -36,10 +36,16 @@ class TooLarge(ValueError):
 class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
+        self.at: float | None = time.monotonic() + seconds
 
-    def remaining(self) -> float:
-        """Seconds left; raises :class:`DeadlineExceeded` when none are."""
+    def lift(self) -> None:
+        """No deadline from now on (a stream that is quiet between events)."""
+        self.at = None
+
+    def remaining(self) -> float | None:
+        """Seconds left (None: no deadline); raises :class:`DeadlineExceeded` when none are."""
+        if self.at is None:
+            return None
         left = self.at - time.monotonic()
         if left <= 0:
             raise DeadlineExceeded(f"no complete answer within {self.seconds:g} s")
@@ -47,21 +53,36 @@ class Deadline:
 
 
 class _DeadlineRaw(io.RawIOBase):
-    def __init__(self, sock: Any, deadline: Deadline) -> None:
+    def __init__(self, sock: Any, deadline: Deadline, per_read: float | None) -> None:
         self._sock = sock
         self._deadline = deadline
+        self._per_read = per_read
+        # As socket.makefile does: the socket's fd stays open until this reader is closed too
+        # (urllib closes the connection's socket right after reading the head).
+        if hasattr(sock, "_io_refs"):
+            sock._io_refs += 1
 
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        if not self.closed and hasattr(self._sock, "_decref_socketios"):
+            self._sock._decref_socketios()
+        super().close()
+
     def readinto(self, b: Any) -> int:
-        self._sock.settimeout(self._deadline.remaining())
+        left = self._deadline.remaining()
+        per_read = None if left is None else self._per_read  # lifted: a quiet stream
+        cut = left is not None and (per_read is None or left < per_read)
+        self._sock.settimeout(left if cut else per_read)
         try:
             return int(self._sock.recv_into(b))
         except TimeoutError:
-            raise DeadlineExceeded(
-                f"no complete answer within {self._deadline.seconds:g} s"
-            ) from None
+            if cut:
+                raise DeadlineExceeded(
+                    f"no complete answer within {self._deadline.seconds:g} s"
+                ) from None
+            raise
 
 
 class DeadlineSocket:
@@ -71,12 +92,15 @@ class DeadlineSocket:
     def __init__(self, sock: Any, deadline: Deadline) -> None:
         self._sock = sock
         self.deadline = deadline
+        self._per_read: float | None = sock.gettimeout()  # a stall ends sooner than the deadline
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineRaw(self._sock, self.deadline))
+        return io.BufferedReader(_DeadlineRaw(self._sock, self.deadline, self._per_read))
 
     def sendall(self, data: bytes) -> None:
-        self._sock.settimeout(self.deadline.remaining())
+        left = self.deadline.remaining()
+        per = self._per_read
+        self._sock.settimeout(per if left is None or (per is not None and per < left) else left)
         try:
             self._sock.sendall(data)
         except TimeoutError:
@@ -123,3 +147,20 @@ def read_file(path: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     if len(data) > max_bytes:
         raise TooLarge(f"{path} is over the limit of {max_bytes} bytes")
     return data or b""
+
+
+def http_connection(
+    scheme: str, host: str, port: int | None, timeout: float, deadline: Deadline, **kw: Any
+) -> Any:
+    """An ``http.client`` connection whose socket reads and writes under ``deadline`` (after
+    connecting, and for https after the handshake; both have the per-operation ``timeout``)."""
+    import http.client
+
+    base: Any = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+
+    class Conn(base):  # type: ignore[misc]
+        def connect(self) -> None:
+            super().connect()
+            self.sock = DeadlineSocket(self.sock, deadline)  # type: ignore[has-type]
+
+    return Conn(host, port, timeout=timeout, **kw)
