@@ -5,8 +5,9 @@ Goes through the same path as sync: MikoPBX's REST API (or, for a backup made wi
 provider is restored only while it still holds what sync wrote; one someone changed since is
 left alone and reported (exit 75). Interactive runs ask first; scripts pass --yes.
 
-exit codes: 0 restored (or nothing to restore), 1 error, 65 no such backup,
-75 another sync is running or a provider changed since sync, 69 API unreachable
+exit codes: 0 restored (or nothing to restore), 1 error, 65 no such backup (or a damaged one),
+75 another sync is running or a provider changed since sync, 69 API unreachable, 77 the state
+directory cannot be read by this user (run as root)
 """
 
 from __future__ import annotations
