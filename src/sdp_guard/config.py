@@ -32,6 +32,30 @@ def _int(v: Any) -> int:
     return n
 
 
+def _seconds(v: Any) -> int:
+    n = _int(v)
+    if n > 86400 * 7:
+        raise ValueError("expected at most a week (604800 seconds)")
+    return n
+
+
+def _http_url(v: Any) -> str:
+    """An http(s) URL with a host (and a valid port, if any)."""
+    import urllib.parse
+
+    s = _str(v).strip()
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in s):
+        raise ValueError("expected a URL without spaces or control characters")
+    try:
+        parts = urllib.parse.urlsplit(s if "://" in s else f"http://{s}")
+        port = parts.port
+    except ValueError as e:
+        raise ValueError(f"expected an http(s) URL ({e})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ValueError("expected an http(s) URL such as http://127.0.0.1")
+    return s
+
+
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def read(v: Any) -> str:
         # YAML reads a bare `off` as False.
@@ -58,7 +82,10 @@ OPTIONS: tuple[Option, ...] = (
         "/var/spool/mikopbx/cf/conf/mikopbx.db on a Docker host, whichever exists)",
     ),
     Option(
-        "mikopbx.api_url", "http://127.0.0.1", "MikoPBX web server, used by sync for REST API v3"
+        "mikopbx.api_url",
+        "http://127.0.0.1",
+        "MikoPBX web server, used by sync for REST API v3",
+        _http_url,
     ),
     Option(
         "mikopbx.api_token_file",
@@ -83,7 +110,7 @@ OPTIONS: tuple[Option, ...] = (
         _choice("auto", "en", "ja"),
     ),
     Option("daemon.listen", DEFAULT_LISTEN, "metrics and /findings listener (ADDR:PORT)"),
-    Option("daemon.recheck_seconds", 60, "safety re-check interval of the daemon", _int),
+    Option("daemon.recheck_seconds", 60, "safety re-check interval of the daemon", _seconds),
     Option(
         "daemon.auto_sync",
         "off",
@@ -109,7 +136,16 @@ class Config(NamedTuple):
         for k, v in overrides.items():
             if v is None or v == "":
                 continue
-            vals[k] = _BY_KEY[k].reader(v)
+            try:
+                vals[k] = _BY_KEY[k].reader(v)
+            except ValueError as e:
+                from sdp_guard.core.text import sanitize_text
+                from sdp_guard.errors import UsageError
+
+                raise UsageError(
+                    f"option for {k}: {e} (got {sanitize_text(repr(v), 80)})",
+                    "see `sdp-guard COMMAND --help`",
+                ) from None
             srcs[k] = "command line"
         return Config(vals, srcs, self.path)
 
@@ -179,7 +215,9 @@ def load(path: str | None) -> Config:
         try:
             values[key] = opt.reader(raw)
         except ValueError as e:
-            raise ConfigError(f"{path}: setting {key}: {e} (got {raw!r})") from None
+            import reprlib
+
+            raise ConfigError(f"{path}: setting {key}: {e} (got {reprlib.repr(raw)})") from None
         sources[key] = path
     return Config(values, sources, path)
 

@@ -75,12 +75,16 @@ class MikoPbxApi:
     def __init__(
         self, base_url: str, token: str = "", timeout: float = 10.0, deadline: float = 60.0
     ) -> None:
+        from sdp_guard.config import _http_url
+
+        try:
+            _http_url(base_url)
+        except ValueError as e:
+            raise ConfigError(f"MikoPBX API URL {base_url!r}: {e}") from None
         parts = urllib.parse.urlsplit(base_url if "://" in base_url else f"http://{base_url}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"MikoPBX API URL {base_url!r} is not an http(s) URL")
         self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         self._scheme = parts.scheme
-        self._host = parts.hostname
+        self._host = parts.hostname or ""
         self._port = parts.port
         self._prefix = parts.path.rstrip("/")
         self._token = token
