@@ -126,12 +126,12 @@ def loads_json(data: bytes | str, what: str) -> Any:
     try:
         return json.loads(data)
     except RecursionError:
-        raise ValueError(f"{what}: JSON nested too deeply") from None
+        raise ValueError(f"{what} is JSON nested too deeply") from None
     except UnicodeDecodeError as e:
-        raise ValueError(f"{what}: not UTF-8 text (byte {e.start})") from e
+        raise ValueError(f"{what} is not UTF-8 text (byte {e.start})") from e
     except json.JSONDecodeError as e:
         raise ValueError(
-            f"{what}: not valid JSON (line {e.lineno} column {e.colno}: {e.msg})"
+            f"{what} is not valid JSON (line {e.lineno} column {e.colno}: {e.msg})"
         ) from e
 
 

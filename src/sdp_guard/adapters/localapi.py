@@ -184,7 +184,7 @@ class LocalAPI:
             return loads_json(body, f"LocalAPI {path}")
         except ValueError as e:
             raise TailnetError(
-                f"LocalAPI {path} did not answer usable JSON: {e}",
+                f"{e}",
                 "is this a tailscaled socket? compare with `tailscale status --json`",
             ) from e
 
