@@ -224,6 +224,10 @@ def load(path: str | None) -> Config:
 
 def render(cfg: Config) -> str:
     """The effective configuration as YAML, each setting with its help and where it came from."""
+    import json
+
+    from sdp_guard.core.text import sanitize_text
+
     lines = [f"# effective configuration (file: {cfg.path or 'none, defaults'})"]
     section = ""
     for o in OPTIONS:
@@ -234,8 +238,9 @@ def render(cfg: Config) -> str:
                 lines.append(f"{head}:")
         indent = "  " if head else ""
         v = cfg.values[o.key]
-        shown = f'"{v}"' if isinstance(v, str) else str(v)
-        lines.append(f"{indent}# {o.help} [from: {cfg.sources[o.key]}]")
+        # JSON strings are YAML double-quoted scalars; escaping keeps file text off the terminal.
+        shown = sanitize_text(json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v))
+        lines.append(f"{indent}# {o.help} [from: {sanitize_text(cfg.sources[o.key])}]")
         lines.append(f"{indent}{leaf}: {shown}")
         if o.key == "mikopbx.db" and not v:
             lines.append(f"{indent}# -> resolves to {cfg.db_path}")
