@@ -96,3 +96,70 @@ def deep_json() -> st.SearchStrategy[bytes]:
 
 def as_json(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False, allow_nan=True).encode("utf-8", "surrogatepass")
+
+
+def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+def _set(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(doc, dict):
+        return {**doc, head: _set(doc[head], rest, value)}
+    copy = list(doc)
+    copy[head] = _set(copy[head], rest, value)
+    return copy
+
+
+def perturbed(real: Any, values: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[Any]:
+    """The real document with one to three of its subtrees replaced by hostile values (or
+    dropped, for object members)."""
+    values = values if values is not None else json_values()
+    paths = _paths(real)
+
+    @st.composite
+    def build(draw: Any) -> Any:
+        doc = real
+        for _ in range(draw(st.integers(1, 3))):
+            path = draw(st.sampled_from(paths))
+            try:
+                if path and draw(st.booleans()) and draw(st.booleans()):  # drop a member
+                    parent = _get(doc, path[:-1])
+                    if isinstance(parent, dict) and path[-1] in parent:
+                        rest = {k: v for k, v in parent.items() if k != path[-1]}
+                        doc = _set(doc, path[:-1], rest)
+                        continue
+                doc = _set(doc, path, draw(values))
+            except (KeyError, IndexError, TypeError):
+                continue  # an earlier change removed this path
+        return doc
+
+    return build()
+
+
+def _get(doc: Any, path: tuple[Any, ...]) -> Any:
+    for p in path:
+        doc = doc[p]
+    return doc
+
+
+def json_document(real: Any) -> st.SearchStrategy[bytes]:
+    """Bytes of: the real document perturbed, damaged, nested too deep, or any JSON at all."""
+    real_bytes = as_json(real)
+    return st.one_of(
+        perturbed(real).map(as_json),
+        damaged(st.just(real_bytes)),
+        damaged(perturbed(real).map(as_json)),
+        deep_json(),
+        json_values().map(as_json),
+        st.binary(max_size=200),
+    )

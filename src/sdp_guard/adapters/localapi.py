@@ -34,9 +34,13 @@ def _need(doc: Mapping[str, Any], key: str, where: str) -> Any:
     return doc[key]
 
 
-def _split_ips(ips: Any) -> tuple[str, str]:
+def _split_ips(ips: Any, where: str = "TailscaleIPs") -> tuple[str, str]:
+    if ips is None:
+        ips = ()
+    if not isinstance(ips, list | tuple):
+        raise TailnetError(f"unexpected LocalAPI answer: {where} is not a list of addresses")
     v4 = v6 = ""
-    for ip in ips or ():
+    for ip in ips:
         n = normalize(str(ip))
         if ":" in n:
             v6 = v6 or n
@@ -58,12 +62,18 @@ def parse_status(doc: Any) -> TailnetView:
     self_doc = _need(doc, "Self", "status")
     if not isinstance(self_doc, Mapping):
         raise TailnetError("unexpected LocalAPI answer: status.Self is not an object")
-    self_v4, self_v6 = _split_ips(_need(self_doc, "TailscaleIPs", "status.Self"))
+    self_v4, self_v6 = _split_ips(
+        _need(self_doc, "TailscaleIPs", "status.Self"), "status.Self.TailscaleIPs"
+    )
     peers = []
-    for key, p in (doc.get("Peer") or {}).items():
+    peer_docs = doc.get("Peer") or {}
+    if not isinstance(peer_docs, Mapping):
+        raise TailnetError("unexpected LocalAPI answer: status.Peer is not an object")
+    for key, p in peer_docs.items():
         if not isinstance(p, Mapping):
             raise TailnetError(f"unexpected LocalAPI answer: status.Peer[{key}] is not an object")
-        v4, v6 = _split_ips(_need(p, "TailscaleIPs", f"status.Peer[{key}]"))
+        where = f"status.Peer[{key}]"
+        v4, v6 = _split_ips(_need(p, "TailscaleIPs", where), f"{where}.TailscaleIPs")
         peers.append(
             Peer(
                 stable_id=str(p.get("ID") or key),
@@ -93,9 +103,10 @@ def parse_whois(doc: Any) -> tuple[str, str | None]:
     if not isinstance(doc, Mapping) or not isinstance(doc.get("Node"), Mapping):
         raise TailnetError("unexpected LocalAPI answer: whois has no Node object")
     node = doc["Node"]
-    v4, _ = _split_ips(
-        str(a).split("/", 1)[0] for a in _need(node, "Addresses", "whois.Node") or ()
-    )
+    addrs = _need(node, "Addresses", "whois.Node") or ()
+    if not isinstance(addrs, list | tuple):
+        raise TailnetError("unexpected LocalAPI answer: whois.Node.Addresses is not a list")
+    v4, _ = _split_ips([str(a).split("/", 1)[0] for a in addrs], "whois.Node.Addresses")
     masq = node.get("SelfNodeV4MasqAddrForThisPeer")
     return v4, normalize(str(masq)) if masq else None
 

@@ -44,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
         backup = store.load(args.id)
     else:
         candidates = [b for b in store.list() if b.status not in ("rolled_back", "planned")]
+        if not candidates and store.damaged:
+            name, why = store.damaged[-1]
+            raise InputError(
+                f"no usable backup to roll back: {why}",
+                f"look at {store.dir}/{name}; to restore from a specific backup pass its ID",
+            )
         if not candidates:
             print(f"nothing to roll back in {store.dir}", file=sys.stderr)
             return 0

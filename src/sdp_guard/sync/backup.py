@@ -122,17 +122,22 @@ class Backup:
             os.unlink(self.states_path)
 
     def replay_states(self) -> None:
+        from sdp_guard.adapters.bounded import read_file
+
         try:
-            with open(self.states_path, encoding="utf-8") as f:
-                lines = f.read().split("\n")
+            lines = read_file(self.states_path).split(b"\n")
         except FileNotFoundError:
             return
+        except (OSError, ValueError) as e:
+            raise InputError(f"step states {self.states_path} are unreadable: {e}") from e
         for line in lines:
             try:
                 rec = json.loads(line)
-                self.doc["providers"][rec["provider"]]["state"] = rec["state"]
-            except (ValueError, KeyError, TypeError):
-                continue  # a torn last line, or an empty one
+                entry = self.doc["providers"][rec["provider"]]
+                if isinstance(entry, dict) and isinstance(rec["state"], str):
+                    entry["state"] = rec["state"]
+            except (ValueError, KeyError, TypeError, RecursionError):
+                continue  # a torn last line (even mid-character), or an empty one
 
 
 class BackupStore:
