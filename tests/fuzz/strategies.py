@@ -157,9 +157,90 @@ def json_document(real: Any) -> st.SearchStrategy[bytes]:
     real_bytes = as_json(real)
     return st.one_of(
         perturbed(real).map(as_json),
+        perturbed(real, scalars()).map(as_json),
         damaged(st.just(real_bytes)),
         damaged(perturbed(real).map(as_json)),
         deep_json(),
         json_values().map(as_json),
         st.binary(max_size=200),
     )
+
+
+def _chunked(body: bytes, sizes: list[int], bad: bytes | None) -> bytes:
+    out = b""
+    rest = body
+    for n in sizes:
+        if not rest:
+            break
+        piece, rest = rest[: max(1, n)], rest[max(1, n) :]
+        out += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    if rest:
+        out += f"{len(rest):x}\r\n".encode() + rest + b"\r\n"
+    return out + (bad if bad is not None else b"0\r\n\r\n")
+
+
+def http_answers(bodies: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
+    """Whole HTTP/1.x answers, well- and malformed: status line, headers, framing and body."""
+    status_line = st.one_of(
+        st.sampled_from([200, 200, 200, 404, 401, 403, 422, 500, 301, 302, 304]).map(
+            lambda c: f"HTTP/1.1 {c} X\r\n".encode()
+        ),
+        st.sampled_from(
+            [
+                b"HTTP/1.1 abc OK\r\n",
+                b"HTTP/1.1 99999 Big\r\n",
+                b"garbage\r\n",
+                b"\r\n",
+                b"",
+                b"HTTP/1.1 200 " + b"O" * 70000 + b"\r\n",
+                b"HTTP/9.9 200 OK\r\n",
+                b"HTTP/1.1 200 \x1b[2J\r\n",
+            ]
+        ),
+    )
+    header = st.one_of(
+        st.sampled_from(
+            [
+                b"Content-Type: application/json\r\n",
+                b"Content-Length: -1\r\n",
+                b"Content-Length: 99999999999999\r\n",
+                b"Content-Length: abc\r\n",
+                b"Transfer-Encoding: gzip\r\n",
+                b"Location: /x\r\n",
+                b"Location: ftp://x/\r\n",
+                b"X-Huge: " + b"h" * 70000 + b"\r\n",
+                b"no colon here\r\n",
+                b"\x00\xff: \x1b\r\n",
+            ]
+        ),
+        st.binary(max_size=30).map(
+            lambda b: b"X-" + b.replace(b"\r", b"").replace(b"\n", b"") + b": v\r\n"
+        ),
+    )
+
+    @st.composite
+    def build(draw: Any) -> bytes:
+        if draw(st.integers(0, 2)) == 0:  # a well-formed answer: the body is what is hostile
+            body = draw(bodies)
+            return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        head = draw(status_line)
+        headers = draw(st.lists(header, max_size=4))
+        if draw(st.integers(0, 20)) == 0:
+            headers += [b"X-Many: 1\r\n"] * 150
+        body = draw(bodies)
+        framing = draw(st.sampled_from(["length", "length", "chunked", "close", "short", "long"]))
+        if framing == "length":
+            headers.append(f"Content-Length: {len(body)}\r\n".encode())
+        elif framing == "short":
+            headers.append(f"Content-Length: {len(body) + draw(st.integers(1, 1000))}\r\n".encode())
+        elif framing == "long":
+            headers.append(f"Content-Length: {max(0, len(body) - 5)}\r\n".encode())
+        elif framing == "chunked":
+            headers.append(b"Transfer-Encoding: chunked\r\n")
+            bad = draw(
+                st.one_of(st.none(), st.sampled_from([b"zz\r\n", b"", b"5\r\nab", b"-1\r\n"]))
+            )
+            body = _chunked(body, draw(st.lists(st.integers(1, 64), max_size=4)), bad)
+        return head + b"".join(headers) + b"\r\n" + body
+
+    return build()

@@ -23,6 +23,7 @@ from typing import Any
 
 MAX_JSON_BYTES = 32 * 1024 * 1024  # LocalAPI status of a large tailnet stays far below this
 MAX_FILE_BYTES = 32 * 1024 * 1024
+CHUNK = 64 * 1024
 
 
 class DeadlineExceeded(TimeoutError):
@@ -111,14 +112,30 @@ class DeadlineSocket:
 
 
 def read_body(resp: Any, max_bytes: int, what: str) -> bytes:
-    """The body of an ``http.client`` response, refusing more than ``max_bytes``."""
+    """The body of an ``http.client`` response, refusing more than ``max_bytes``.
+
+    Read in pieces: ``read(max_bytes)`` would allocate the whole cap up front for every answer.
+    """
     length = resp.getheader("Content-Length")
     if length and length.strip().isdigit() and int(length) > max_bytes:
         raise TooLarge(f"{what}: answer is {int(length)} bytes, over the limit of {max_bytes}")
-    data = resp.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise TooLarge(f"{what}: answer is over the limit of {max_bytes} bytes")
-    return bytes(data)
+    return _read_capped(resp, max_bytes, f"{what}: answer")
+
+
+def _read_capped(f: Any, max_bytes: int, what: str, first: int = CHUNK) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    want = min(first, max_bytes + 1)
+    while True:
+        chunk = f.read(want)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(f"{what} is over the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+        want = min(CHUNK, max_bytes + 1 - size)
+    return b"".join(chunks)
 
 
 def loads_json(data: bytes | str, what: str) -> Any:
@@ -142,11 +159,11 @@ def read_file(path: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     ``OSError`` as ``open`` does, and :class:`TooLarge`.
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    with open(fd, "rb") as f:
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise TooLarge(f"{path} is over the limit of {max_bytes} bytes")
-    return data or b""
+    with open(fd, "rb", buffering=0) as f:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise TooLarge(f"{path} is {size} bytes, over the limit of {max_bytes}")
+        return _read_capped(f, max_bytes, path, size + 1 if size else CHUNK)
 
 
 def http_connection(
