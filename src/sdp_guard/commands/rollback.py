@@ -44,11 +44,13 @@ def run(args: argparse.Namespace) -> int:
         backup = store.load(args.id)
     else:
         candidates = [b for b in store.list() if b.status not in ("rolled_back", "planned")]
-        if not candidates and store.damaged:
+        newest_ok = f"{candidates[-1].id}.json" if candidates else ""
+        if store.damaged and store.damaged[-1][0] > newest_ok:
+            # The newest journal is the run an operator means to undo: never skip it silently.
             name, why = store.damaged[-1]
             raise InputError(
                 f"no usable backup to roll back: {why}",
-                f"look at {store.dir}/{name}; to restore from a specific backup pass its ID",
+                f"look at {store.dir}/{name}; to restore an older backup pass its ID",
             )
         if not candidates:
             print(f"nothing to roll back in {store.dir}", file=sys.stderr)
