@@ -332,7 +332,10 @@ ACCEPT_PAUSE = 0.5  # after accept() fails (no file descriptors left): no busy l
 class _Handler(BaseHTTPRequestHandler):
     server: MetricsServer
     protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT  # per socket operation on the connection (StreamRequestHandler)
+
+    def setup(self) -> None:
+        self.request.settimeout(IDLE_TIMEOUT)  # per socket operation on the connection
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: " + format, *args)
