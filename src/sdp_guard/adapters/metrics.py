@@ -439,19 +439,27 @@ class MetricsServer(ThreadingHTTPServer):
 
     def start(self) -> None:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._thread = threading.Thread(target=self._serve, name="metrics-http", daemon=True)
+        # Every descriptor the accept loop needs is taken here, not later in its thread (where
+        # none may be left by then).
+        sel = selectors.DefaultSelector()
+        sel.register(self.socket, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        self._thread = threading.Thread(
+            target=self._serve, args=(sel,), name="metrics-http", daemon=True
+        )
         self._thread.start()
 
-    def _serve(self) -> None:
+    def _serve(self, sel: selectors.BaseSelector) -> None:
         """Accept until stopped. Unlike ``serve_forever`` this never wakes up to poll (it would
         every 0.5 s): only a connection or ``stop()`` wakes it."""
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.socket, selectors.EVENT_READ)
-            sel.register(self._wake_r, selectors.EVENT_READ)
+        with sel:
             while not self._stopping:
                 for key, _ in sel.select():
                     if key.fileobj is self.socket and not self._stopping:
-                        self.handle_request()
+                        try:
+                            self.handle_request()
+                        except OSError:  # no descriptor for its selector either
+                            self._accept_failed = True
                 if self._accept_failed:
                     self._accept_failed = False
                     self._stopped.wait(ACCEPT_PAUSE)
