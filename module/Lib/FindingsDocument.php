@@ -17,6 +17,8 @@ final class FindingsDocument
     public const STATUSES = ['ok', 'warning', 'critical', 'unknown'];
     public const SEVERITIES = ['critical', 'warning', 'info'];
     public const ADDRESS_FIELDS = ['configured', 'advertised', 'observed', 'masquerade', 'node'];
+    /** Verdicts of `sdp-guard probe` (docs/probe.md); the daemon's scheduled probes list them. */
+    public const PROBE_VERDICTS = ['two-way', 'one-way', 'no-audio', 'no-answer'];
     /** The largest body the module accepts from the daemon. */
     public const MAX_BYTES = 4 * 1024 * 1024;
 
@@ -137,6 +139,28 @@ final class FindingsDocument
             }
         }
 
+        $probes = $data['probes'] ?? [];
+        if (!is_array($probes) || !array_is_list($probes)) {
+            throw new InvalidFindingsDocument('probes: expected a list');
+        }
+        foreach ($probes as $i => $p) {
+            $where = "probes[$i]";
+            if (!is_array($p) || ($p !== [] && array_is_list($p))) {
+                throw new InvalidFindingsDocument("$where: expected an object");
+            }
+            foreach (['station', 'provider', 'probed_at'] as $key) {
+                self::requireString($p, $key, "$where.$key");
+            }
+            if (!in_array($p['verdict'] ?? null, self::PROBE_VERDICTS, true)) {
+                throw new InvalidFindingsDocument("$where.verdict: expected one of " . implode(', ', self::PROBE_VERDICTS));
+            }
+            foreach (['sent', 'received'] as $key) {
+                if (!is_int($p[$key] ?? null) || $p[$key] < 0) {
+                    throw new InvalidFindingsDocument("$where.$key: expected a whole number >= 0");
+                }
+            }
+        }
+
         if (array_key_exists('daemon', $data) && !is_array($data['daemon'])) {
             throw new InvalidFindingsDocument('daemon: expected an object');
         }
@@ -183,6 +207,12 @@ final class FindingsDocument
     public function providers(): array
     {
         return $this->raw['providers'] ?? [];
+    }
+
+    /** @return list<array<string, mixed>> the last scheduled probe call per station */
+    public function probes(): array
+    {
+        return $this->raw['probes'] ?? [];
     }
 
     /** @return array<string, mixed>|null */

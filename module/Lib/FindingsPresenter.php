@@ -117,6 +117,10 @@ final class FindingsPresenter
         foreach ($doc->providers() as $p) {
             $groups[$p['id']] = $this->newGroup($p['id'], $p);
         }
+        $probes = [];
+        foreach ($doc->probes() as $probe) {
+            $probes[$probe['provider']] = $probe;
+        }
         foreach ($doc->findings() as $f) {
             $key = $f['provider'] ?? self::GENERAL;
             if (!isset($groups[$key])) {
@@ -137,6 +141,7 @@ final class FindingsPresenter
                 ? $this->t->_('module_sdp_guard_Status_ok')
                 : $this->t->_('module_sdp_guard_Severity_' . $g['worst']);
             $g['okText'] = $g['findings'] === [] ? $this->t->_('module_sdp_guard_ProviderOk') : '';
+            $g['probe'] = isset($probes[$g['provider']]) ? $this->probe($probes[$g['provider']]) : null;
         }
         unset($g);
         $rank = static function (array $g): int {
@@ -169,6 +174,26 @@ final class FindingsPresenter
             'host' => (string) ($provider['host'] ?? ''),
             'station' => (string) ($provider['station'] ?? ''),
             'findings' => [],
+        ];
+    }
+
+    /**
+     * The last scheduled probe call over this provider (`sdp-guard probe`, docs/probe.md).
+     *
+     * @param array<string, mixed> $p
+     * @return array{verdict: string, label: string, text: string}
+     */
+    private function probe(array $p): array
+    {
+        $verdict = str_replace('-', '_', $p['verdict']);
+        return [
+            'verdict' => $p['verdict'],
+            'label' => $this->t->_('module_sdp_guard_Probe_' . $verdict),
+            'text' => $this->t->_('module_sdp_guard_ProbeLast', [
+                'received' => $p['received'],
+                'sent' => $p['sent'],
+                'when' => $this->localTime($p['probed_at']),
+            ]),
         ];
     }
 

@@ -64,4 +64,9 @@ return [
     'module_sdp_guard_RunWorker' => 'Run the daemon on this PBX (module worker)',
     'module_sdp_guard_RunWorkerHelp' => 'Only when python3 and sdp-guard are installed on the PBX itself. Leave off when the daemon runs on the Docker host.',
     'module_sdp_guard_Save' => 'Save',
+    'module_sdp_guard_ProbeLast' => 'Last probe call to the echo test: %received% of %sent% RTP packets came back (%when%).',
+    'module_sdp_guard_Probe_two_way' => 'two-way audio',
+    'module_sdp_guard_Probe_one_way' => 'one-way audio',
+    'module_sdp_guard_Probe_no_audio' => 'no audio',
+    'module_sdp_guard_Probe_no_answer' => 'no answer',
 ];

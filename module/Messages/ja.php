@@ -62,4 +62,9 @@ return [
     'module_sdp_guard_RunWorker' => 'この PBX でデーモンを動かす（モジュールワーカー）',
     'module_sdp_guard_RunWorkerHelp' => 'PBX 本体に python3 と sdp-guard がある場合だけ使います。デーモンを Docker ホストで動かす場合はオフのままにします。',
     'module_sdp_guard_Save' => '保存',
+    'module_sdp_guard_ProbeLast' => 'エコーテストへの直近の試験発信: 送信 %sent% パケット中 %received% パケットが戻りました（%when%）。',
+    'module_sdp_guard_Probe_two_way' => '双方向通話',
+    'module_sdp_guard_Probe_one_way' => '片方向通話',
+    'module_sdp_guard_Probe_no_audio' => '音声なし',
+    'module_sdp_guard_Probe_no_answer' => '応答なし',
 ];

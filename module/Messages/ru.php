@@ -62,4 +62,9 @@ return [
     'module_sdp_guard_RunWorker' => 'Запускать демон на этой АТС (воркер модуля)',
     'module_sdp_guard_RunWorkerHelp' => 'Только если python3 и sdp-guard установлены на самой АТС. Оставьте выключенным, если демон работает на хосте Docker.',
     'module_sdp_guard_Save' => 'Сохранить',
+    'module_sdp_guard_ProbeLast' => 'Последний пробный вызов эхо-теста: вернулось %received% из %sent% RTP-пакетов (%when%).',
+    'module_sdp_guard_Probe_two_way' => 'звук в обе стороны',
+    'module_sdp_guard_Probe_one_way' => 'звук в одну сторону',
+    'module_sdp_guard_Probe_no_audio' => 'нет звука',
+    'module_sdp_guard_Probe_no_answer' => 'нет ответа',
 ];

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("sdp_guard.commands.sync", "rewrite stale MikoPBX providers (plan, backup, undo)"),
     "backups": ("sdp_guard.commands.backups", "list the backups sync made"),
     "rollback": ("sdp_guard.commands.rollback", "restore providers from a sync backup"),
+    "probe": ("sdp_guard.commands.probe", "call the peer's echo test; count RTP both ways"),
 }
 
 DESCRIPTION = """\
@@ -44,6 +45,10 @@ tailnet view, says what is wrong and what to do, and can fix the MikoPBX side.
 
 start here:  sdp-guard demo          (no tailscaled, MikoPBX or root needed)
 then:        sdp-guard check         (on your station; see `sdp-guard check --help`)
+
+TC25 workflow / 手順:  check -> renumber -> sync (or sync --fallback media-address)
+  prove it with a call / 通話で確認:  sdp-guard probe PROVIDER [--sdp-address ADDR]
+  (one-way before the fix, two-way after / 修正前は片方向、修正後は双方向)
 """
 
 

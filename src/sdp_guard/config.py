@@ -74,6 +74,16 @@ class Option(NamedTuple):
     reader: Callable[[Any], Any] = _str
 
 
+def _off_or_minutes(v: Any) -> str | int:
+    """``off`` (YAML may read it as False) or a positive number of minutes."""
+    if v is False or str(v).strip().lower() == "off":
+        return "off"
+    try:
+        return _int(v)
+    except ValueError:
+        raise ValueError("expected off or a positive number of minutes") from None
+
+
 OPTIONS: tuple[Option, ...] = (
     Option(
         "mikopbx.db",
@@ -116,6 +126,13 @@ OPTIONS: tuple[Option, ...] = (
         "off",
         "off, or hosts: rewrite stale provider hosts after a renumber",
         _choice("off", "hosts"),
+    ),
+    Option("probe.echo_number", "186", "number `sdp-guard probe` calls (the stations' echo test)"),
+    Option(
+        "probe.schedule_minutes",
+        "off",
+        "off, or every how many minutes the daemon probes the stations that have findings",
+        _off_or_minutes,
     ),
 )
 

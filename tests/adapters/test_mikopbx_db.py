@@ -28,8 +28,9 @@ def test_reads_the_three_fixture_trunks(sample_db: Path) -> None:
     assert shibuya.note == "We register to Shibuya exchange"
     assert by_id["SIP-TRUNK-C81E2D07"].username == "ueno-gw"
     assert "callerid = Kanda Exchange <0300>" in by_id["SIP-TRUNK-4F2A9C1E"].manualattributes
-    # local_net: the fixture's network filter, but no m_LanInterfaces table -> undecidable.
-    assert pbx.local_net.local_networks == ("100.64.0.0/10",)
+    # local_net: the loopbacks and the fixture's network filter, but no m_LanInterfaces table
+    # -> undecidable.
+    assert pbx.local_net.local_networks == ("127.0.0.1/32", "::1/128", "100.64.0.0/10")
     assert pbx.local_net.known is False
 
 
@@ -72,7 +73,7 @@ def test_lan_interfaces_decide_local_net(tmp_path: Path) -> None:
     ln = read_pbx(files.db).local_net
     assert ln.known and ln.internet_topology == "private"
     assert ln.external_address == "203.0.113.7"
-    assert ln.local_networks == ("192.168.10.0/24",)
+    assert ln.local_networks == ("127.0.0.1/32", "::1/128", "192.168.10.0/24")
 
 
 def test_missing_db_names_both_default_paths(tmp_path: Path) -> None:
@@ -136,3 +137,73 @@ def test_brief_lock_is_waited_out(sample_db: Path) -> None:
 )
 def test_manualattributes_decoding_follows_mikopbx(raw: str, want: str) -> None:
     assert decode_manualattributes(raw) == want
+
+
+# ---- issue 13 item 8: as SIPConf reads the DB (mikopbx/Core @ e26e6b97) ----------------------
+
+
+def _lan_db(tmp_path: Path, lan_sql: str) -> str:
+    from sdp_guard import demo
+
+    files = demo.build(str(tmp_path))
+    conn = sqlite3.connect(files.db)
+    conn.execute("DELETE FROM m_LanInterfaces")
+    conn.executescript(lan_sql)
+    conn.commit()
+    conn.close()
+    return files.db
+
+
+LAN = (
+    "INSERT INTO m_LanInterfaces (name, interface, vlanid, subnet, ipaddr, gateway, topology,"
+    " extipaddr, exthostname, hostname, domain, dhcp, internet, disabled) VALUES"
+)
+
+
+def test_a_dhcp_interface_contributes_its_live_address(tmp_path: Path) -> None:
+    """The DB has no address for a DHCP interface; SIPConf uses the interface's live one."""
+    db = _lan_db(
+        tmp_path,
+        f"{LAN} ('WAN', 'eth9', '0', '', '', '', 'private', '203.0.113.7', '', 'h', '', '1', '1', '0');"
+        f"{LAN} ('LO', 'lo', '0', '', '', '', 'private', '', '', 'h', '', '1', '0', '0');",
+    )
+    ln = read_pbx(db).local_net  # the real loopback interface: 127.0.0.1/8
+    assert "127.0.0.0/8" in ln.local_networks
+    ln = read_pbx(db, live=lambda name: {"eth9": ["10.20.30.40/16"]}.get(name, [])).local_net
+    assert ln.local_networks == ("127.0.0.1/32", "::1/128", "10.20.0.0/16")
+
+
+def test_exthostname_wins_when_it_resolves(tmp_path: Path) -> None:
+    db = _lan_db(
+        tmp_path,
+        f"{LAN} ('WAN', 'eth0', '0', '24', '192.168.10.5', '', 'private', '203.0.113.7',"
+        " 'pbx.example.jp', 'h', '', '0', '1', '0');",
+    )
+    assert read_pbx(db, resolves=lambda n: True).local_net.external_address == "pbx.example.jp"
+    assert read_pbx(db, resolves=lambda n: False).local_net.external_address == "203.0.113.7"
+
+
+def test_host_resolves_is_bounded_and_real() -> None:
+    from sdp_guard.adapters.mikopbx_db import host_resolves
+
+    assert host_resolves("localhost")
+    assert not host_resolves("no-such-host.invalid")
+
+
+def test_friend_rows_without_a_providers_row_are_providers_and_noregister_decides(
+    tmp_path: Path,
+) -> None:
+    from tests.fakes.mikopbx_api import make_db
+
+    db = make_db(
+        tmp_path / "m.db",
+        sample=False,
+        extra_sql="""
+        INSERT INTO m_Sip (uniqid, disabled, type, registration_type, host, noregister)
+            VALUES ('SIP-TRUNK-ORPHAN1', '0', 'friend', '', '100.101.12.34', '0');
+        INSERT INTO m_Sip (uniqid, disabled, type, registration_type, host, noregister)
+            VALUES ('SIP-TRUNK-ORPHAN2', '0', 'friend', '', '100.101.12.35', NULL);
+        """,
+    )
+    got = {p.id: p.registration_type for p in read_pbx(db).providers}
+    assert got == {"SIP-TRUNK-ORPHAN1": "outbound", "SIP-TRUNK-ORPHAN2": "none"}

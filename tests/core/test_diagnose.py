@@ -200,3 +200,11 @@ def test_every_trunk_finds_its_station_whatever_the_order(n: int, rnd, how: str)
     for m in r.matches:
         assert m.station is not None and m.station.name == "s" + m.provider.id[1:]
         assert m.matched_by == how
+
+
+def test_the_outbound_proxy_host_is_a_provider_address() -> None:
+    """MikoPBX puts the proxy's host into the identify match (SIPConf.php l.1690-1692)."""
+    trunk = Provider(id="SIP-TRUNK-P", host="sip.example.jp", outbound_proxy="100.101.1.1:5060")
+    r = evaluate(PbxConfig((trunk,)), [A], view(A_PEER))
+    assert (r.matches[0].station, r.matches[0].matched_by) == (A, "address")
+    assert whois_targets((trunk,), [], view(A_PEER)) == ["100.101.1.1"]

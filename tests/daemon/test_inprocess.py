@@ -157,8 +157,13 @@ def test_broken_registry_edit_keeps_the_last_good_one(st: Station, start_daemon:
         f.write(good.replace("ipv4: 100.88.201.5", "ipv4: 10.0.0.1"))  # outside 100.64/10
     line = d.wait_line("source registry down", after=n)
     assert "stations.yaml" in line
-    m = scrape(d.url)
-    assert value(m, "sdp_guard_source_up", source="registry") == 0
+
+    # The line is logged just before the new snapshot is swapped in: wait for the snapshot.
+    def registry_down() -> Any:
+        s = scrape(d.url)
+        return s if value(s, "sdp_guard_source_up", source="registry") == 0 else None
+
+    m = wait_until(registry_down)
     assert problem(m, SHIBUYA_PROVIDER, HOST) == 1
     assert value(m, "sdp_guard_registry_stations") == 4
     with open(st.registry, "w", encoding="utf-8") as f:

@@ -28,7 +28,7 @@ def test_rules_are_valid() -> None:
         check=False,
     )
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    assert "4 rules found" in cp.stdout
+    assert "5 rules found" in cp.stdout
 
 
 def test_rule_unit_tests_pass() -> None:

@@ -189,10 +189,11 @@ def test_failure_mid_run_rolls_back_what_was_written(
     assert provider_rows(demo_files.db) == before
 
 
-def test_verify_catches_what_mikopbx_silently_dropped(
+def test_text_mikopbx_would_alter_is_never_sent(
     demo_files: Any, fake: Any, state_dir: Path
 ) -> None:
-    """MikoPBX strips "on…=" up to the next ">" from manual attributes; sync notices and undoes."""
+    """MikoPBX strips "on…=" up to the next ">" from manual attributes (mikopbx/Core#1029):
+    sync predicts it, leaves that provider alone and names the line."""
     conn = sqlite3.connect(demo_files.db)
     import base64
 
@@ -205,12 +206,15 @@ def test_verify_catches_what_mikopbx_silently_dropped(
     conn.close()
     before = provider_rows(demo_files.db)
     plan = _plan(demo_files, fallback_media_address=True)
+    assert UENO not in plan.provider_ids
+    (w,) = [w for w in plan.waiting if w.provider == UENO]
+    assert w.reason == "mikopbx-would-alter"
+    assert "line 2 `connected_line_method = invite`" in w.detail and "--offline-db" in w.detail
     out = ApiSync(MikoPbxApi(fake.url), BackupStore(str(state_dir)), plan).run()
-    assert "does not read back as written" in out.error
-    assert UENO in out.rolled_back
-    rows = provider_rows(demo_files.db)
-    assert rows["m_Providers"] == before["m_Providers"]
-    assert host_of(demo_files.db, SHIBUYA) == "100.88.7.19"
+    assert out.ok and UENO not in out.written
+    assert not [p for m, p, _ in fake.requests if m == "PATCH" and p.endswith(UENO)]
+    ueno = [r for r in provider_rows(demo_files.db)["m_Sip"] if UENO in r]
+    assert ueno == [r for r in before["m_Sip"] if UENO in r]
 
 
 def _closed_port() -> int:

@@ -111,7 +111,14 @@ def test_plan_json_has_stable_keys() -> None:
         pbx, evaluate(pbx, [SHIBUYA_ST], view(Peer("n3", "shibuya-pbx", ipv4="100.88.201.5")))
     )
     doc = json.loads(plan.to_json())
-    assert set(doc) == {"schema_version", "summary", "providers_to_change", "changes", "waiting"}
+    assert set(doc) == {
+        "schema_version",
+        "summary",
+        "providers_to_change",
+        "disabled_included",
+        "changes",
+        "waiting",
+    }
     assert doc["changes"][1]["new"] == ["100.88.201.5", "10.1.2.3"]
 
 

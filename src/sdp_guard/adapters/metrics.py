@@ -65,6 +65,38 @@ class ProviderRow:
     station: str  # "" when unmatched
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeRow:
+    """The last scheduled probe toward a station (probe.schedule_minutes)."""
+
+    station: str
+    provider: str
+    verdict: str  # two-way | one-way | no-audio | no-answer
+    received_ratio: float
+    sent: int
+    received: int
+    sip_status: int
+    sdp_address: str
+    at: float  # wall clock
+
+    def doc(self) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        at = datetime.fromtimestamp(self.at, UTC).replace(microsecond=0).isoformat()
+        return {
+            "station": self.station,
+            "provider": self.provider,
+            "verdict": self.verdict,
+            "received_ratio": self.received_ratio,
+            "sent": self.sent,
+            "received": self.received,
+            "sip_status": self.sip_status,
+            "sdp_address": self.sdp_address,
+            "probed_at": at.replace("+00:00", "Z"),
+        }
+
+
+PROBE_VERDICTS = ("two-way", "one-way", "no-audio", "no-answer")
 GZIP_WBITS = 31  # zlib with a gzip header and trailer (RFC 1952)
 
 
@@ -87,7 +119,24 @@ def encode_document(doc: Mapping[str, Any]) -> bytes:
     return gzip_bytes(*(text[i : i + step].encode("utf-8") for i in range(0, len(text), step)))
 
 
-UNKNOWN_DOCUMENT = gzip_bytes(b'{"schema_version": 1, "status": "unknown", "findings": []}\n')
+def not_evaluated_document(started_at: float, lang: str = "en") -> bytes:
+    """The findings document served before the first evaluation (status unknown), gzip."""
+    import time
+
+    from sdp_guard.core.render import to_document
+
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at))
+    doc = to_document(
+        None,
+        lang=lang,
+        checked_at=when,
+        sources={s: {"up": False, "detail": "not checked yet"} for s in SOURCES},
+        error="not evaluated yet",
+    )
+    return encode_document(doc)
+
+
+UNKNOWN_DOCUMENT = not_evaluated_document(0.0)
 
 
 @dataclass(frozen=True)
@@ -110,6 +159,9 @@ class Snapshot:
     peer_routes: int = 0
     document_gz: bytes = UNKNOWN_DOCUMENT  # the findings document, gzip (encode_document)
     summary: str = "starting"
+    # core.mantela.advertised_state of our own published mantela.json; None: Mantela off
+    mantela_advertised: str | None = None
+    probes: tuple[ProbeRow, ...] = ()  # the last scheduled probe per station
 
     @property
     def document(self) -> bytes:
@@ -212,6 +264,17 @@ def families(snap: Snapshot) -> list[Any]:
             problem.add_metric([p.id, p.station, code], 1.0 if (p.id, code) in active else 0.0)
     out.append(problem)
 
+    if snap.mantela_advertised is not None:
+        pub = GaugeMetricFamily(
+            "sdp_guard_mantela_advertises_our_address",
+            "1 if our own published mantela.json carries our tailnet address in aboutMe.tailnet, "
+            "else 0 (state: missing, e.g. dropped by the Mantela editor; unusable; differs). "
+            "Absent when Mantela is off. " + CACHED,
+            labels=["state"],
+        )
+        pub.add_metric([snap.mantela_advertised], 1.0 if snap.mantela_advertised == "ok" else 0.0)
+        out.append(pub)
+
     for name, help_text, value in (
         ("sdp_guard_providers", "MikoPBX SIP providers (trunks). " + CACHED, len(snap.providers)),
         ("sdp_guard_tailnet_peers", "Peers in our tailnet view. " + CACHED, snap.peers),
@@ -255,6 +318,9 @@ def families(snap: Snapshot) -> list[Any]:
         wake.add_metric([reason], float(n))
     out.append(wake)
 
+    if snap.probes:
+        out += _probe_families(snap.probes)
+
     if snap.interface_present is not None:
         out.append(
             GaugeMetricFamily(
@@ -278,6 +344,30 @@ def families(snap: Snapshot) -> list[Any]:
             )
         )
     return out
+
+
+def _probe_families(rows: Iterable[ProbeRow]) -> list[Any]:
+    ratio = GaugeMetricFamily(
+        "sdp_guard_probe_rtp_received_ratio",
+        "RTP packets that came back in the last scheduled probe call, per packet sent (0 to 1).",
+        labels=["station"],
+    )
+    verdict = GaugeMetricFamily(
+        "sdp_guard_probe_verdict",
+        "1 for the verdict of the last scheduled probe call toward the station, else 0.",
+        labels=["station", "verdict"],
+    )
+    when = GaugeMetricFamily(
+        "sdp_guard_probe_timestamp_seconds",
+        "When the last scheduled probe call toward the station ended (Unix time).",
+        labels=["station"],
+    )
+    for r in rows:
+        ratio.add_metric([r.station], r.received_ratio)
+        for v in PROBE_VERDICTS:
+            verdict.add_metric([r.station, v], 1.0 if v == r.verdict else 0.0)
+        when.add_metric([r.station], r.at)
+    return [ratio, verdict, when]
 
 
 def exposition(snap: Snapshot) -> bytes:

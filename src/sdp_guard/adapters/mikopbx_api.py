@@ -46,6 +46,30 @@ HINT_AUTH = (
 )
 
 
+class ApiUnreachable(ApiError):
+    """Nothing answered HTTP at the API address (refused, reset, no route)."""
+
+
+class ApiTimeout(ApiUnreachable):
+    """The request went out but no answer came in time: a write may have landed anyway."""
+
+
+class ApiRefused(ApiError):
+    """HTTP 401/403: a token is missing or wrong."""
+
+
+class ApiServerError(ApiError):
+    """HTTP 5xx: MikoPBX failed (workers restarting, a PHP error)."""
+
+
+class ApiNotApi(ApiError):
+    """Something answered, but not MikoPBX's REST API v3 (wrong URL or prefix)."""
+
+
+class ApiRejected(ApiError):
+    """MikoPBX answered ``result: false`` (HTTP 422/404/409): it refused this request."""
+
+
 def read_token(path: str) -> str:
     """The API key from ``path``; refuses files that group or others can read."""
     try:
@@ -120,14 +144,17 @@ class MikoPbxApi:
             status = resp.status
         except TimeoutError as e:
             within = self.deadline if isinstance(e, DeadlineExceeded) else self.timeout
-            raise ApiError(
+            raise ApiTimeout(
                 f"MikoPBX REST API did not answer within {within:g} s ({where})", HINT_DOWN
             ) from e
         except TooLarge as e:
-            raise ApiError(f"MikoPBX REST API: {e}", HINT_DOWN) from e
+            raise ApiNotApi(
+                f"MikoPBX REST API: {e}",
+                "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
+            ) from e
         except (ConnectionError, http.client.HTTPException, OSError, ValueError) as e:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-            raise ApiError(
+            raise ApiUnreachable(
                 f"MikoPBX REST API is not reachable ({where}): {reason}", HINT_DOWN
             ) from e
         finally:
@@ -139,13 +166,13 @@ class MikoPbxApi:
     def list_providers(self) -> list[dict[str, Any]]:
         data = self.request("GET", PROVIDERS + "?includeDisabled=true")
         if not isinstance(data, list):
-            raise ApiError(f"unexpected provider list from MikoPBX ({self.base_url}{PROVIDERS})")
+            raise ApiNotApi(f"unexpected provider list from MikoPBX ({self.base_url}{PROVIDERS})")
         return [d for d in data if isinstance(d, dict)]
 
     def get_provider(self, provider_id: str) -> dict[str, Any]:
         data = self.request("GET", f"{PROVIDERS}/{urllib.parse.quote(provider_id)}")
         if not isinstance(data, dict) or data.get("id") != provider_id:
-            raise ApiError(f"unexpected answer for provider {provider_id} from MikoPBX")
+            raise ApiNotApi(f"unexpected answer for provider {provider_id} from MikoPBX")
         return data
 
     def patch_provider(self, provider_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -155,10 +182,30 @@ class MikoPbxApi:
     # -- network filters -------------------------------------------------------------------
 
     def list_filters(self) -> list[dict[str, Any]]:
+        """The saved network filters, ``local_network``/``newer_block_ip`` as booleans.
+
+        MikoPBX 2026.1 answers ``{items: [...], total, firewallEnabled, ...}``
+        (``Lib/Firewall/GetListAction.php`` l.220) with string ids, and appends an unsaved default
+        per local address (``id: ''``, flags as ``'0'``/``'1'`` strings) that is no DB record;
+        those are left out. A bare list (older builds) is taken as the items.
+        """
         data = self.request("GET", FIREWALL)
-        if not isinstance(data, list):
-            raise ApiError(f"unexpected firewall list from MikoPBX ({self.base_url}{FIREWALL})")
-        return [d for d in data if isinstance(d, dict)]
+        items = data.get("items") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise ApiNotApi(f"unexpected firewall list from MikoPBX ({self.base_url}{FIREWALL})")
+        out = []
+        for d in items:
+            if not isinstance(d, dict) or str(d.get("id") if d.get("id") is not None else "") == "":
+                continue
+            out.append(
+                {
+                    **d,
+                    "id": str(d["id"]),
+                    "local_network": flag(d.get("local_network")),
+                    "newer_block_ip": flag(d.get("newer_block_ip")),
+                }
+            )
+        return out
 
     def patch_filter(self, filter_id: str, body: dict[str, Any]) -> dict[str, Any]:
         data = self.request("PATCH", f"{FIREWALL}/{urllib.parse.quote(filter_id)}", body)
@@ -175,9 +222,18 @@ class MikoPbxApi:
         """True when anything answers HTTP at the API address (used to refuse --offline-db)."""
         try:
             self.request("GET", PROVIDERS)
-        except ApiError as e:
-            return e.hint != HINT_DOWN
+        except ApiUnreachable:
+            return False
+        except ApiError:
+            return True
         return True
+
+
+def flag(v: Any) -> bool:
+    """A MikoPBX yes/no as JSON shows it: ``true``, ``1`` or ``'1'`` (also ``'true'``)."""
+    if isinstance(v, bool):
+        return v
+    return str(v).strip().lower() in ("1", "true")
 
 
 def _parse(status: int, raw: bytes, where: str) -> Any:
@@ -190,24 +246,30 @@ def _parse(status: int, raw: bytes, where: str) -> Any:
     msgs = _messages(doc)
     detail = f": {msgs}" if msgs else ""
     if status in (401, 403):
-        raise ApiError(f"MikoPBX refused the request (HTTP {status}) ({where}){detail}", HINT_AUTH)
+        raise ApiRefused(
+            f"MikoPBX refused the request (HTTP {status}) ({where}){detail}", HINT_AUTH
+        )
     if status >= 500:
-        raise ApiError(
+        raise ApiServerError(
             f"MikoPBX failed with HTTP {status} ({where}){detail}",
             "MikoPBX's workers may be restarting; look at its system log and try again",
         )
     if status == 404 and not (isinstance(doc, dict) and doc.get("function")):
-        raise ApiError(
+        raise ApiNotApi(
             f"MikoPBX has no such API endpoint (HTTP 404) ({where}){detail}",
-            "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
+            "is --api-url the MikoPBX web server? sync needs MikoPBX 2026.1 or later (the first "
+            "release with REST API v3 sip-providers)",
         )
     if not isinstance(doc, dict) or "result" not in doc:
-        raise ApiError(
+        raise ApiNotApi(
             f"unexpected answer from MikoPBX (HTTP {status}, not a PBXApiResult) ({where})",
-            "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
+            "is --api-url the MikoPBX web server? sync needs MikoPBX 2026.1 or later (the first "
+            "release with REST API v3 sip-providers)",
         )
     if status >= 400 or doc.get("result") is not True:
-        raise ApiError(f"MikoPBX said no (HTTP {status}) ({where}){detail or ': no reason given'}")
+        raise ApiRejected(
+            f"MikoPBX said no (HTTP {status}) ({where}){detail or ': no reason given'}"
+        )
     return doc.get("data")
 
 

@@ -10,6 +10,10 @@ extension object aboutMe.tailnet:
                    key order and the file's layout stay as they are; the old file is kept as
                    FILE.<time>.bak and the new one replaces it atomically. Publish it as usual.
   --yaml           print the entry for the YAML registry (stations.yaml) instead.
+  --check          read our *published* mantela.json (--url, default registry.mantela_url) and
+                   say whether it still carries our address. Saving the file in the Mantela
+                   editor (tkytel/mantela-editor) drops aboutMe.tailnet: it keeps only the keys
+                   it knows. The daemon reports the same as sdp_guard_mantela_advertises_our_address.
 
 The extension never holds secrets: only the address, machine name and date (Mantela files are
 public). Proposal: docs/mantela-tailnet-extension.md.
@@ -17,13 +21,15 @@ public). Proposal: docs/mantela-tailnet-extension.md.
 自局の tailnet アドレスを周知します（TC25 手順 0）。--mantela で mantela.json の aboutMe.tailnet
 だけを書き換えます（他のキー・順序・書式はそのまま、バックアップ付き）。
 
-exit codes: 0 done (or already up to date), 64 wrong options, 65 unusable input file,
-69 tailscaled not reachable.
+exit codes: 0 done (or already up to date; with --check: the published file carries our
+address), 1 with --check: it does not (missing, unusable or another address), 64 wrong options,
+65 unusable input file, 69 tailscaled or the published file not reachable.
 
 examples:
   sdp-guard advertise
   sdp-guard advertise --mantela /srv/www/.well-known/mantela.json --dry-run
   sdp-guard advertise --yaml --name kanda --identifier 6f1c0b6e-...
+  sdp-guard advertise --check --url https://example.jp/mantela.json
 """
 
 from __future__ import annotations
@@ -51,6 +57,18 @@ MSG = {
         "no_node": "warning: this machine's name {name!r} is not a valid machine name; "
         "'node' left out",
         "yaml_head": "# add under `stations:` in the YAML registry (stations.yaml) of your peers",
+        "check_ok": "{url}: aboutMe.tailnet.ipv4 is {ipv4}, our node's address",
+        "check_missing": "{url}: the published mantela.json has no aboutMe.tailnet, so peers "
+        "cannot read our address. If the file was saved in the Mantela editor "
+        "(tkytel/mantela-editor), the editor dropped it (it keeps only the keys it knows).",
+        "check_unusable": "{url}: aboutMe.tailnet is there but unusable ({why})",
+        "check_differs": "{url}: aboutMe.tailnet.ipv4 is {published}, but our node's address is "
+        "{ipv4}",
+        "check_fix": "fix: sdp-guard advertise --mantela FILE (the file you publish), then "
+        "publish it again",
+        "check_no_url": "--check needs the URL of our published mantela.json: --url URL, or "
+        "registry.mantela_url in the configuration",
+        "check_unreachable": "cannot read our published mantela.json: {error}",
     },
     "ja": {
         "hint_print": "このオブジェクトを mantela.json の aboutMe.tailnet に置いてください"
@@ -66,6 +84,18 @@ MSG = {
         "no_node": "警告: このマシン名 {name!r} はマシン名として不正なため 'node' を省きました",
         "yaml_head": "# 相手局の YAML レジストリ（stations.yaml）の"
         " `stations:` の下に追加してください",
+        "check_ok": "{url}: aboutMe.tailnet.ipv4 は {ipv4}（自ノードのアドレス）です",
+        "check_missing": "{url}: 公開中の mantela.json に aboutMe.tailnet がないため、相手局は"
+        "当局のアドレスを読めません。Mantela エディタ（tkytel/mantela-editor）で保存した場合、"
+        "エディタが削除しています（知らないキーを残さないため）。",
+        "check_unusable": "{url}: aboutMe.tailnet はありますが使えません（{why}）",
+        "check_differs": "{url}: aboutMe.tailnet.ipv4 は {published} ですが、自ノードのアドレスは "
+        "{ipv4} です",
+        "check_fix": "対処: 公開しているファイルに sdp-guard advertise --mantela FILE を実行し、"
+        "公開し直してください",
+        "check_no_url": "--check には公開中の mantela.json の URL が必要です: --url URL、または"
+        "設定の registry.mantela_url",
+        "check_unreachable": "公開中の mantela.json を読めません: {error}",
     },
 }
 
@@ -90,6 +120,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--mantela", metavar="FILE", help="patch aboutMe.tailnet in this local mantela.json"
     )
     out.add_argument("--yaml", action="store_true", help="print a YAML registry entry instead")
+    out.add_argument(
+        "--check",
+        action="store_true",
+        help="check that our published mantela.json still carries our address",
+    )
+    p.add_argument(
+        "--url",
+        metavar="URL",
+        help="with --check: our published mantela.json (default: registry.mantela_url)",
+    )
     p.add_argument(
         "--identifier",
         metavar="ID",
@@ -111,9 +151,13 @@ def run(args: argparse.Namespace) -> int:
     m = MSG[lang]
     if args.dry_run and not args.mantela:
         raise UsageError("--dry-run goes with --mantela FILE")
+    if args.url and not args.check:
+        raise UsageError("--url goes with --check")
     ext, warnings = own_extension(_status_doc(args, cfg), datetime.date.today())
     for w in warnings:
         print(m[w[0]].format(**w[1]), file=sys.stderr)
+    if args.check:
+        return _check_published(args.url or str(cfg.get("registry.mantela_url") or ""), ext, m)
     if args.mantela:
         return _patch_file(args.mantela, ext, args.identifier, args.dry_run, m)
     if args.yaml:
@@ -124,6 +168,48 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(json.dumps(ext, indent=2) + "\n")
     print(m["hint_print"], file=sys.stderr)
     return 0
+
+
+class PublishedUnreachable(InputError):
+    """Our published mantela.json cannot be fetched."""
+
+    exit_code = os.EX_UNAVAILABLE
+
+
+def _check_published(url: str, ext: dict[str, str], m: dict[str, str]) -> int:
+    from sdp_guard.adapters.mantela import UrllibGetter, fetch_document
+    from sdp_guard.core import mantela as core
+
+    url = url.strip()
+    if not url:
+        raise UsageError(m["check_no_url"])
+    got = fetch_document(url, UrllibGetter(), None)
+    if got.doc is None:
+        raise PublishedUnreachable(m["check_unreachable"].format(error=_shown(got.error)))
+    state = core.advertised_state(got.doc, ext["ipv4"])
+    shown_url = _shown(url)
+    if state == core.ADVERTISED_OK:
+        print(m["check_ok"].format(url=shown_url, ipv4=ext["ipv4"]))
+        return 0
+    if state == core.ADVERTISED_MISSING:
+        print(m["check_missing"].format(url=shown_url))
+    elif state == core.ADVERTISED_UNUSABLE:
+        why = "; ".join(n for n in got.doc.notes if "tailnet" in n) or "?"
+        print(m["check_unusable"].format(url=shown_url, why=_shown(why)))
+    else:
+        assert got.doc.tailnet is not None
+        print(
+            m["check_differs"].format(
+                url=shown_url, published=got.doc.tailnet.ipv4, ipv4=ext["ipv4"]
+            )
+        )
+    print(m["check_fix"])
+    return 1
+
+
+def _shown(text: str) -> str:
+    """Outside text made safe for a terminal (control characters become ``?``)."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _status_doc(args: argparse.Namespace, cfg: Any) -> Any:

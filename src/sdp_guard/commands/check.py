@@ -95,20 +95,26 @@ def run(args: argparse.Namespace) -> int:
         # Monitoring parses stdout: with --json it gets one document whatever went wrong (the
         # error itself is reported on stderr by cli.py).
         if args.json:
-            _unknown_json(str(e) if hasattr(e, "message") else f"{type(e).__name__}: {e}", lang)
+            _unknown_json(e, lang)
         raise
 
 
-def _unknown_json(reason: str, lang: str) -> None:
+def _unknown_json(e: Exception, lang: str) -> None:
     """With --json, monitoring still gets a document when an input fails (status unknown)."""
-    doc = {
-        "schema_version": 1,
-        "checked_at": now_iso(),
-        "status": "unknown",
-        "exit_code": 3,
-        "lang": lang,
-        "error": reason,
-        "findings": [],
-        "providers": [],
+    from sdp_guard.core.render import to_document
+    from sdp_guard.errors import DatabaseError, RegistryError, SnapshotError, TailnetError
+
+    failed = {
+        DatabaseError: "mikopbx",
+        RegistryError: "registry",
+        TailnetError: "tailscale",
+        SnapshotError: "tailscale",
     }
+    which = next((name for cls, name in failed.items() if isinstance(e, cls)), None)
+    reason = str(e) if hasattr(e, "message") else f"{type(e).__name__}: {e}"
+    sources = {
+        name: {"up": False, "detail": reason if name == which else "not checked"}
+        for name in ("tailscale", "mikopbx", "registry")
+    }
+    doc = to_document(None, lang=lang, checked_at=now_iso(), sources=sources, error=reason)
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

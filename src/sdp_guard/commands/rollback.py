@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     pids = [
         p
         for p, e in backup.doc.get("providers", {}).items()
-        if e.get("state") in ("writing", "written", "verified")
+        if e.get("state") in ("writing", "written", "verified", "unknown")
     ]
     ln = backup.doc.get("local_net") or {}
     print(
@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         print(t(lang, "rolled_back", pids=", ".join(out.rolled_back)), file=sys.stderr)
     if out.rollback_failed:
         detail = "; ".join(f"{p}: {r}" for p, r in out.rollback_failed)
-        cls = ConflictError if all("changed" in r for _, r in out.rollback_failed) else Error
+        conflicts = set(out.rollback_conflicts)
+        cls = ConflictError if all(p in conflicts for p, _ in out.rollback_failed) else Error
         raise cls(f"not restored: {detail}")
     return 0

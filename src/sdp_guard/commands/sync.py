@@ -19,6 +19,7 @@ renumbered there, put media_address = <that address> into the provider's manual 
 a marked block sdp-guard owns; the next sync removes it when the masquerade is gone.
 --fix-local-net: add 100.64.0.0/10 as a local network; MikoPBX restarts Asterisk (calls drop),
 so it needs --yes.
+Providers disabled in MikoPBX are left alone (listed under "Waiting") unless --include-disabled.
 --offline-db: write the SQLite DB of a *stopped* MikoPBX in one transaction (refused while the
 API answers); MikoPBX applies it when it starts.
 
@@ -58,6 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--fix-local-net",
         action="store_true",
         help="add 100.64.0.0/10 as a MikoPBX local network (Asterisk restarts; needs --yes)",
+    )
+    g.add_argument(
+        "--include-disabled",
+        action="store_true",
+        help="also change providers that are disabled in MikoPBX (left alone by default)",
     )
     g.add_argument("--api-url", metavar="URL", help="MikoPBX web server (default http://127.0.0.1)")
     g.add_argument(
@@ -118,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         report,
         fallback_media_address=args.fallback == "media-address",
         fix_local_net=args.fix_local_net,
+        include_disabled=args.include_disabled,
+        through_api=not args.offline_db,
     )
     doc: dict[str, Any] = {"schema_version": 1, "plan": plan.to_dict(), "result": None}
     err = sys.stderr

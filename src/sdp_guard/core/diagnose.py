@@ -153,9 +153,14 @@ def _match_one(
 
 
 def provider_addresses(p: Provider) -> list[str]:
-    """Host, then every m_SipHosts address, normalised, without duplicates."""
+    """Host, every m_SipHosts address, then the outbound proxy's host, normalised, without
+    duplicates: the addresses MikoPBX puts into the provider's identify ``match``
+    (``SIPConf::generateProviderIdentify``, mikopbx/Core @ e26e6b97
+    src/Core/Asterisk/Configs/SIPConf.php l.1686-1692; the proxy host is the text before the
+    first ``:``)."""
     seen: dict[str, None] = {}
-    for a in (p.host, *p.extra_hosts):
+    proxy = p.outbound_proxy.split(":", 1)[0] if p.outbound_proxy else ""
+    for a in (p.host, *p.extra_hosts, proxy):
         n = normalize(a)
         if n:
             seen.setdefault(n, None)

@@ -267,6 +267,25 @@ def decode_document(text: str) -> MantelaDoc:
     )
 
 
+# What our own published mantela.json says about our address (advertise --check, the daemon).
+ADVERTISED_OK = "ok"  # aboutMe.tailnet.ipv4 is our node's address
+ADVERTISED_MISSING = "missing"  # no aboutMe.tailnet at all (e.g. saved with the Mantela editor)
+ADVERTISED_UNUSABLE = "unusable"  # the key is there but its ipv4 is missing or invalid
+ADVERTISED_DIFFERS = "differs"  # a valid address, not ours
+
+
+def advertised_state(own: MantelaDoc, self_ipv4: str) -> str:
+    """Whether our own published Mantela still carries our tailnet address.
+
+    tkytel/mantela-editor parses with zod objects that strip keys they do not declare, so saving a
+    file there silently drops ``aboutMe.tailnet`` (docs/mantela-tailnet-extension.md).
+    """
+    if own.tailnet is not None:
+        same = normalize(own.tailnet.ipv4) == normalize(self_ipv4)
+        return ADVERTISED_OK if same else ADVERTISED_DIFFERS
+    return ADVERTISED_UNUSABLE if own.has_tailnet_key else ADVERTISED_MISSING
+
+
 def peer_links(own: MantelaDoc) -> tuple[list[ProviderLink], list[str]]:
     """The peers to read, without our own self-entry (hop prefix) and duplicate entries."""
     out: list[ProviderLink] = []

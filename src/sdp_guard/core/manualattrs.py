@@ -119,3 +119,19 @@ def set_media_address(text: str, address: str) -> str:
     if offset == len(base) and base and not base.endswith("\n"):
         return base + "\n" + body
     return base[:offset] + body + "\n" + base[offset:]
+
+
+SECRET_KEYS = frozenset({"password", "secret"})
+MASK = "********"
+
+
+def mask_secrets(text: str) -> str:
+    """The text with the value of every ``password =``/``secret =`` line replaced by ``********``
+    (for diffs, logs and printed plans; the backup journal keeps the real text to restore it)."""
+    out = []
+    for line in text.split("\n"):
+        key, sep, _ = line.partition("=")
+        if sep and key.strip(_PHP_TRIM).lower() in SECRET_KEYS:
+            line = f"{key}= {MASK}"
+        out.append(line)
+    return "\n".join(out)

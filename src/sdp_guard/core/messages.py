@@ -51,7 +51,9 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Ask {node}'s operator to set our machine {self_node} to {observed} in their tailnet "
             "(admin console → “Edit machine IPv4…”). If that address is taken there, run "
             "`sdp-guard sync --fallback media-address` here: the SDP toward {node} alone then "
-            "carries {masquerade}.",
+            "carries {masquerade}. To hear it before changing anything: `sdp-guard probe "
+            "{provider}` (one-way now) and `sdp-guard probe {provider} --sdp-address {masquerade}` "
+            "(two-way with the fallback).",
         ),
         Code.NOT_IN_LOCAL_NET.value: (
             "MikoPBX treats tailnet peers as external: the internet interface is behind NAT "
@@ -108,7 +110,9 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "{node} の運用者に、相手側 tailnet で当方のマシン {self_node} を {observed} に設定するよう依頼して"
             "ください（管理コンソール →「Edit machine IPv4…」）。そのアドレスが使用中なら、こちらで "
             "`sdp-guard sync --fallback media-address` を実行すると、{node} 向けの SDP だけが "
-            "{masquerade} を載せます。",
+            "{masquerade} を載せます。変更前に通話で確かめるには `sdp-guard probe {provider}`（現状は"
+            "片方向）と `sdp-guard probe {provider} --sdp-address {masquerade}`（フォールバック後は"
+            "双方向）を実行してください。",
         ),
         Code.NOT_IN_LOCAL_NET.value: (
             "MikoPBX が tailnet のピアを外部とみなしています。インターネット側インターフェースが NAT 配下"

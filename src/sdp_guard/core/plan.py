@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdp_guard.core import manualattrs
+from sdp_guard.core import manualattrs, mikopbx_text
 from sdp_guard.core.addresses import TAILNET_V4_TEXT, is_ip, network_covers, normalize
 from sdp_guard.core.diagnose import Report, stale_addresses
 from sdp_guard.core.findings import Code
@@ -58,12 +58,17 @@ class Change:
         def j(v: Value) -> Any:
             return list(v) if isinstance(v, tuple) else v
 
+        def shown(v: Value) -> Any:
+            if self.field == MANUAL and isinstance(v, str):
+                return manualattrs.mask_secrets(v)
+            return j(v)
+
         return {
             "op": self.op,
             "provider": self.provider,
             "field": self.field,
-            "old": j(self.old),
-            "new": j(self.new),
+            "old": shown(self.old),
+            "new": shown(self.new),
         }
 
 
@@ -74,6 +79,7 @@ class Waiting:
     provider: str | None
     station: str | None
     # renumber-first | advertised-taken | peer-not-in-tailnet | needs-fallback | needs-fix-local-net
+    # | disabled | mikopbx-would-alter
     reason: str
     detail: str
 
@@ -91,6 +97,8 @@ class Plan:
     changes: tuple[Change, ...] = ()
     waiting: tuple[Waiting, ...] = ()
     current: tuple[Provider, ...] = field(default=(), compare=False)
+    # providers disabled in MikoPBX that this plan changes anyway (--include-disabled)
+    disabled: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -120,6 +128,8 @@ class Plan:
         if self.local_net_change is not None:
             parts.append(f"local network {TAILNET_V4_TEXT} to add")
         text = "Plan: " + ", ".join(parts)
+        if self.disabled:
+            text += f" ({len(self.disabled)} disabled in MikoPBX, --include-disabled)"
         if self.waiting:
             text += f"; {len(self.waiting)} waiting"
         return text
@@ -132,6 +142,8 @@ class Plan:
             cur = by_id.get(pid, Provider(id=pid))
             new = apply_changes(cur, self.changes_for(pid))
             label = f"{pid} ({cur.description})" if cur.description else pid
+            if pid in self.disabled:
+                label += " [disabled in MikoPBX]"
             out.extend(
                 difflib.unified_diff(
                     settings_lines(cur),
@@ -164,6 +176,7 @@ class Plan:
             "schema_version": SCHEMA_VERSION,
             "summary": self.summary,
             "providers_to_change": list(self.provider_ids),
+            "disabled_included": list(self.disabled),
             "changes": [c.to_dict() for c in self.changes],
             "waiting": [w.to_dict() for w in self.waiting],
         }
@@ -184,6 +197,7 @@ def settings_lines(p: Provider) -> list[str]:
     if p.manualattributes:
         lines.append("manual attributes:")
         text = p.manualattributes[:-1] if p.manualattributes.endswith("\n") else p.manualattributes
+        text = manualattrs.mask_secrets(text)
         lines += [f"  {line}" for line in text.split("\n")]
     else:
         lines.append("manual attributes: (none)")
@@ -236,8 +250,17 @@ def plan_sync(
     *,
     fallback_media_address: bool = False,
     fix_local_net: bool = False,
+    include_disabled: bool = False,
+    through_api: bool = True,
 ) -> Plan:
-    """Decide every change from the same report ``check`` prints (pure)."""
+    """Decide every change from the same report ``check`` prints (pure).
+
+    A provider disabled in MikoPBX is left alone (``check`` only informs about it), unless
+    ``include_disabled``; then the plan names it. ``through_api``: the texts sync would send
+    (the note it always resends, new manual attributes) are checked against what MikoPBX's API
+    does to them (:mod:`sdp_guard.core.mikopbx_text`); a provider whose text it would alter waits,
+    with the lines named.
+    """
     changes: list[Change] = []
     waiting: list[Waiting] = []
     touched: dict[str, Provider] = {}
@@ -331,12 +354,65 @@ def plan_sync(
                     )
                 )
 
+    off = {p.id for p in pbx.providers if p.disabled} & {c.provider for c in changes if c.provider}
+    if off and not include_disabled:
+        for p in pbx.providers:
+            if p.id in off:
+                station = next((w.station for w in waiting if w.provider == p.id), None)
+                station = station or next(
+                    (m.station.name for m in report.matches if m.provider.id == p.id and m.station),
+                    None,
+                )
+                waiting.append(
+                    Waiting(
+                        p.id,
+                        station,
+                        "disabled",
+                        "disabled in MikoPBX, so sync leaves it alone; add --include-disabled "
+                        "to change it too",
+                    )
+                )
+                touched.pop(p.id, None)
+        changes = [c for c in changes if c.provider not in off]
+        off = set()
+
+    if through_api:
+        changed = {c.provider for c in changes if c.provider}
+        for p in pbx.providers:
+            if p.id not in changed:
+                continue
+            sent = {"note": p.note}
+            for c in changes:
+                if c.provider == p.id and c.field == MANUAL:
+                    sent[MANUAL] = str(c.new or "")
+            alts = [a for f, t in sent.items() if (a := mikopbx_text.alteration(f, t)) is not None]
+            if not alts:
+                continue
+            station = next(
+                (m.station.name for m in report.matches if m.provider.id == p.id and m.station),
+                None,
+            )
+            waiting.append(Waiting(p.id, station, "mikopbx-would-alter", _alter_detail(alts)))
+            touched.pop(p.id, None)
+            off.discard(p.id)
+            changes = [c for c in changes if c.provider != p.id]
+
     order = {p.id: i for i, p in enumerate(pbx.providers)}
     changes.sort(
         key=lambda c: (c.provider is None, order.get(c.provider or "", 0), _FIELD_ORDER[c.field])
     )
     before = tuple(sorted(touched.values(), key=lambda p: order.get(p.id, 0)))
-    return Plan(tuple(changes), tuple(waiting), before)
+    disabled = tuple(p.id for p in pbx.providers if p.id in off)
+    return Plan(tuple(changes), tuple(waiting), before, disabled)
 
 
 _FIELD_ORDER = {HOST: 0, EXTRA_HOSTS: 1, MANUAL: 2, LOCAL_NET: 3}
+
+
+def _alter_detail(alts: Sequence[mikopbx_text.Alteration]) -> str:
+    what = "; ".join(a.describe() for a in alts)
+    return (
+        f"{what}. Nothing was sent. To keep those lines: stop MikoPBX and run `sdp-guard sync "
+        "--offline-db` (it writes the DB directly), or rewrite them first (MikoPBX's web UI saves "
+        "through the same API and alters them the same way)"
+    )

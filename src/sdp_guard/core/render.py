@@ -26,13 +26,40 @@ def exit_code(report: Report) -> int:
 
 
 def to_document(
-    report: Report,
+    report: Report | None,
     *,
     lang: str,
     checked_at: str,
     sources: Mapping[str, Mapping[str, Any]],
+    error: str = "",
 ) -> dict[str, Any]:
-    """The findings document (docs/findings-json.md)."""
+    """The findings document (docs/findings-json.md); every one is built here.
+
+    ``report=None`` gives the "unknown" document (an input failed, or the daemon has no good view
+    of every source yet): status ``unknown``, exit code 3, ``error`` saying why, and otherwise
+    the same keys as any other, which the MikoPBX module requires (module/Lib/FindingsDocument.php).
+    """
+    if report is None:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "sdp-guard", "version": __version__},
+            "checked_at": checked_at,
+            "status": STATUS_BY_EXIT[3],
+            "exit_code": 3,
+            "lang": lang,
+            "error": error or "unknown",
+            "summary": dict.fromkeys(
+                ("critical", "warning", "info", "providers", "peers", "stations"), 0
+            ),
+            "sources": {k: dict(v) for k, v in sources.items()},
+            "findings": [],
+            "providers": [],
+            "tailnet": {
+                "backend_state": None,
+                "self": {"hostname": None, "dns_name": None, "ipv4": None, "ipv6": None},
+                "peers": [],
+            },
+        }
     code = exit_code(report)
     view = report.tailnet
     findings = []

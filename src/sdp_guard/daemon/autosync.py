@@ -57,5 +57,5 @@ def apply(
         written=tuple(out.written),
         backup=out.backup_id,
         error=error,
-        interrupted=out.error.startswith("interrupted by"),
+        interrupted=out.interrupted,
     )

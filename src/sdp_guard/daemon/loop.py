@@ -46,6 +46,7 @@ from sdp_guard.adapters.metrics import (
     SourceStatus,
     encode_document,
     is_loopback,
+    not_evaluated_document,
 )
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Finding, Severity
@@ -55,6 +56,7 @@ from sdp_guard.daemon import logtext
 from sdp_guard.daemon.bus import BusWatcher
 from sdp_guard.daemon.coalesce import Pending
 from sdp_guard.daemon.notify import Notifier
+from sdp_guard.daemon.probes import Scheduler as ProbeScheduler
 from sdp_guard.daemon.state import SOURCES, Counters, diff_findings, diff_sources
 from sdp_guard.errors import ConfigError, Error
 
@@ -105,6 +107,7 @@ class Outcome:
     value: Any = None
     detail: str = ""
     error: str = ""
+    own_mantela: Any = None  # registry: our own published MantelaDoc (None: Mantela off)
 
 
 # After an evaluation over at least this many providers, stations and peers, freed memory is
@@ -143,7 +146,12 @@ class Daemon:
         self._reload_fn = reload
         self._clock = clock
         self._wall = wall
-        self.snapshot = Snapshot(started_at=wall(), recheck_seconds=settings.recheck_seconds)
+        started = wall()
+        self.snapshot = Snapshot(
+            started_at=started,
+            recheck_seconds=settings.recheck_seconds,
+            document_gz=not_evaluated_document(started, settings.lang),
+        )
         self._pending = Pending()
         self._counters = Counters()
         self._inbox: deque[tuple[str, str]] = deque()
@@ -152,6 +160,7 @@ class Daemon:
         self._ready = False
         self._views: dict[str, Any] = {}
         self._details: dict[str, str] = {}
+        self._own_mantela: Any = None
         self._statuses: dict[str, SourceStatus] = {s: SourceStatus(s) for s in SOURCES}
         self._findings: tuple[Finding, ...] = ()
         self._had_complete = False
@@ -159,6 +168,7 @@ class Daemon:
         self._late_hooked: set[str] = set()
         self._executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="read")
         self._next_recheck = 0.0
+        self._probes = ProbeScheduler(lambda: self._post("probe", ""), clock=clock, wall=wall)
         self._next_watchdog: float | None = None
         self._netlink: Any = None
         self._netlink_dirty = True
@@ -312,6 +322,7 @@ class Daemon:
         if self._inotify is not None:
             self._inotify.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._probes.close()
         if self._sel is not None:
             self._sel.close()
         for fd in (self._wake_r, self._wake_w):
@@ -348,6 +359,8 @@ class Daemon:
             elif kind == "late":
                 self._counters.wakeups["late-read"] += 1
                 self._pending.add(now, detail)
+            elif kind == "probe":
+                self._publish_probes()
 
     def _on_inotify(self) -> None:
         assert self._inotify is not None
@@ -523,6 +536,8 @@ class Daemon:
         if oc.ok:
             self._views[name] = oc.value
             self._details[name] = oc.detail
+            if name == "registry":
+                self._own_mantela = oc.own_mantela
             self._statuses[name] = SourceStatus(
                 name,
                 up=True,
@@ -589,20 +604,20 @@ class Daemon:
                 self._say(prio, logtext.transition_line(t, self.settings.lang))
             self._findings = report.findings
             self._had_complete = True
-            self._sync_report = report
+            self._sync_report = report  # the auto-sync runs after this snapshot is served
+            self._probe(report)
+            doc["probes"] = [r.doc() for r in self._probes.rows()]
         else:
+            from sdp_guard.core.render import to_document
+
             missing = [n for n in SOURCES if n not in self._views]
-            doc = {
-                "schema_version": 1,
-                "checked_at": _iso(now_wall),
-                "status": "unknown",
-                "exit_code": 3,
-                "lang": self.settings.lang,
-                "error": "no good view yet of: " + ", ".join(missing),
-                "sources": self._source_doc(sources),
-                "findings": [],
-                "providers": [],
-            }
+            doc = to_document(
+                None,
+                lang=self.settings.lang,
+                checked_at=_iso(now_wall),
+                sources=self._source_doc(sources),
+                error="no good view yet of: " + ", ".join(missing),
+            )
         evaluations = prev.evaluations + 1
         doc["daemon"] = {"started_at": _iso(prev.started_at), "evaluations": evaluations}
         findings = report.findings if report is not None else self._findings
@@ -630,6 +645,8 @@ class Daemon:
             peer_routes=len(net.routes) if net is not None else 0,
             document_gz=encode_document(doc),
             summary=_summary(findings if complete else (), sources, complete),
+            mantela_advertised=self._mantela_state(view),
+            probes=self._probes.rows(),
         )
         self.snapshot = snap
         self._next_recheck = self._clock() + self.settings.recheck_seconds
@@ -640,6 +657,15 @@ class Daemon:
         else:
             self.notifier.status(snap.summary)
 
+    def _mantela_state(self, view: TailnetView | None) -> str | None:
+        """Whether our own published Mantela carries our address (None: Mantela off/unknown)."""
+        from sdp_guard.core.mantela import advertised_state
+
+        own = self._own_mantela
+        if own is None or view is None or not view.self_ipv4:
+            return None
+        return advertised_state(own, view.self_ipv4)
+
     def _source_doc(self, sources: tuple[SourceStatus, ...]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for st in sources:
@@ -649,6 +675,31 @@ class Daemon:
                 d["error"] = st.error
             out[st.name] = d
         return out
+
+    # ---- scheduled probe calls ------------------------------------------------------------
+
+    def _probe(self, report: Report) -> None:
+        if not all(self._statuses[n].up for n in SOURCES):
+            return  # never call on a stale view
+        cfg = self.settings.cfg
+        self._probes.consider(
+            cfg.get("probe.schedule_minutes"),
+            str(cfg.get("probe.echo_number")),
+            report,
+            self._views["mikopbx"],
+            self._views["tailscale"],
+            self.settings.db_path,
+        )
+
+    def _publish_probes(self) -> None:
+        """A probe call ended: publish it now, not at the next evaluation."""
+        rows = self._probes.rows()
+        doc = json.loads(self.snapshot.document)
+        if isinstance(doc, dict) and "findings" in doc and doc.get("status") != "unknown":
+            doc["probes"] = [r.doc() for r in rows]
+            self.snapshot = replace(self.snapshot, probes=rows, document_gz=encode_document(doc))
+        else:
+            self.snapshot = replace(self.snapshot, probes=rows)
 
     # ---- automatic host sync --------------------------------------------------------------
 
@@ -763,6 +814,13 @@ def _guard(fn: Callable[[], Outcome]) -> Outcome:
 
 
 def _read_registry(cfg: config_mod.Config) -> Outcome:
+    if str(cfg.get("registry.mantela_url") or "").strip():
+        from sdp_guard.adapters.mantela import load_registry_sources
+        from sdp_guard.adapters.registry import load_registry
+
+        src = load_registry_sources(cfg, load_registry)
+        own = src.mantela.own if src.mantela is not None else None
+        return Outcome(True, src.stations, src.detail, own_mantela=own)
     from sdp_guard.adapters.inputs import load_stations
 
     stations, detail = load_stations(cfg)

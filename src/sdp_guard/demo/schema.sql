@@ -62,6 +62,22 @@ CREATE TABLE IF NOT EXISTS "m_NetworkFilters" (
 	`deny` VARCHAR(0) NULL,
 	`newer_block_ip` VARCHAR(1) DEFAULT "0" NULL,
 	`local_network` VARCHAR(1) DEFAULT "0" NULL, -- '1' => added as local_net= on PJSIP transports
+	`description` VARCHAR(0) NULL,
+	`priority` VARCHAR(0) NULL                   -- order in the firewall list (NetworkFilters.php l.85)
+);
+
+-- src/Common/Models/FirewallRules.php (l.35-103): one row per port rule of each category of a
+-- network filter; a filter without rows is shown as "allow everything" by the web UI.
+CREATE TABLE IF NOT EXISTS "m_FirewallRules" (
+	`id` INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`protocol` VARCHAR(0) NULL,                  -- 'udp' | 'tcp' | 'icmp'
+	`portfrom` VARCHAR(0) NULL,
+	`portto` VARCHAR(0) NULL,
+	`networkfilterid` INTEGER NULL,              -- m_NetworkFilters.id
+	`action` VARCHAR(0) NULL,                    -- 'allow' | 'block'
+	`category` VARCHAR(0) NULL,                  -- SIP, IAX, WEB, SSH, AMI, AJAM, ICMP (+ modules')
+	`portFromKey` VARCHAR(0) NULL,               -- m_PbxSettings key of portfrom, e.g. SIPPort
+	`portToKey` VARCHAR(0) NULL,
 	`description` VARCHAR(0) NULL
 );
 

@@ -141,7 +141,7 @@ def notify_netmap(self_node: Node, peers: list[tuple[Node, str | None]]) -> dict
         "Prefs": None,
         "NetMap": {
             "Cached": False,
-            "SelfNode": self_node.tailcfg_node(),
+            "SelfNode": {k: v for k, v in self_node.tailcfg_node().items() if k != "Online"},
             "NodeKey": self_node.key,
             "Peers": [p.tailcfg_node(m) for p, m in peers],
             "Domain": "example.org",

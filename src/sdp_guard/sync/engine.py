@@ -9,20 +9,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from sdp_guard.adapters.mikopbx_api import MikoPbxApi
+from sdp_guard.adapters.mikopbx_api import ApiTimeout, MikoPbxApi, flag
+from sdp_guard.core import mikopbx_text
 from sdp_guard.core.addresses import TAILNET_V4_TEXT, normalize
 from sdp_guard.core.plan import EXTRA_HOSTS, HOST, MANUAL, Change, Plan, Value
-from sdp_guard.errors import Error
+from sdp_guard.errors import ApiError, Error
 from sdp_guard.sync.backup import Backup, BackupStore, redact
 
 log = logging.getLogger(__name__)
 
 TAILNET_DESCRIPTION = "Tailscale tailnet (added by sdp-guard)"
+NOTE = "note"  # m_Providers.note, resent with every PATCH (a PATCH without it erases it)
 # A new firewall record gets MikoPBX's default rule set, which allows every service
 # (src/Common/Models/FirewallRules.php getDefaultRules). Open only SIP/RTP and ICMP to the tailnet.
 TAILNET_RULES = {
@@ -34,6 +37,11 @@ TAILNET_RULES = {
     "AJAM": False,
     "ICMP": True,
 }
+
+
+# A write whose answer timed out is watched for this many API timeouts, every SETTLE_POLL s.
+SETTLE_FACTOR = 3.0
+SETTLE_POLL = 0.2
 
 
 class Interrupted(BaseException):
@@ -94,15 +102,43 @@ def fields_of(state: dict[str, Any]) -> dict[str, Value]:
 
 def same(name: str, a: Value, b: Value) -> bool:
     """Equal as MikoPBX stores them (it trims text fields on every save)."""
-    if name == MANUAL:
-        return str(a or "").strip() == str(b or "").strip()
-    if name == HOST:
-        return str(a or "").strip() == str(b or "").strip()
+    if name in (MANUAL, HOST, NOTE):
+        trim = mikopbx_text.PHP_TRIM
+        return str(a or "").strip(trim) == str(b or "").strip(trim)
     return tuple(a or ()) == tuple(b or ())
 
 
 def differs(current: dict[str, Value], expected: dict[str, Value]) -> list[str]:
     return [k for k, v in expected.items() if not same(k, current.get(k), v)]
+
+
+def read_fields(state: dict[str, Any]) -> dict[str, Value]:
+    """:func:`fields_of` plus the note (``m_Providers.note``)."""
+    return {**fields_of(state), NOTE: str(state.get("note") or "")}
+
+
+def sent_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH body in the plan's field names (JSON-ready), for verify to compare against."""
+    out: dict[str, Any] = {
+        NOTE: body.get("note", ""),
+        EXTRA_HOSTS: [h.get("address", "") for h in body.get("additionalHosts", [])],
+    }
+    if "host" in body:
+        out[HOST] = body["host"]
+    if "manualattributes" in body:
+        out[MANUAL] = body["manualattributes"]
+    return out
+
+
+def altered_texts(body: dict[str, Any]) -> list[mikopbx_text.Alteration]:
+    """What MikoPBX's API would do to the texts of this PATCH body (empty: it keeps them)."""
+    out = []
+    for key in ("note", "manualattributes"):
+        if key in body:
+            a = mikopbx_text.alteration(key, str(body[key] or ""))
+            if a is not None:
+                out.append(a)
+    return out
 
 
 def patch_body(current: dict[str, Any], values: dict[str, Value]) -> dict[str, Any]:
@@ -132,7 +168,10 @@ class Outcome:
     local_net: str = ""  # "", "added", "enabled", "skipped: ..."
     rolled_back: list[str] = field(default_factory=list)
     rollback_failed: list[tuple[str, str]] = field(default_factory=list)
+    # providers (of rollback_failed) left alone because someone changed them since sync
+    rollback_conflicts: list[str] = field(default_factory=list)
     error: str = ""
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -178,6 +217,8 @@ class ApiSync:
         self.progress = progress
         self.outcome = Outcome()
         self.backup: Backup | None = None
+        # how long a timed-out write is watched for landing late
+        self.settle = SETTLE_FACTOR * api.timeout
 
     def run(self) -> Outcome:
         plan, out = self.plan, self.outcome
@@ -225,11 +266,16 @@ class ApiSync:
                     self._verify_one(pid)
                 backup.set_status("verified")
             backup.set_status("committed")
-        except (Error, Interrupted, OSError) as e:
-            out.error = str(e) if not isinstance(e, Interrupted) else f"interrupted by {e}"
+        except BaseException as e:
+            # Anything at all (a bug, MemoryError, SystemExit) undoes what this run wrote; only
+            # the expected failures end here, the rest is re-raised once the rollback is done.
+            out.interrupted = isinstance(e, Interrupted)
+            out.error = f"interrupted by {e}" if out.interrupted else (str(e) or type(e).__name__)
             self.progress(f"error: {out.error}; rolling back what this run wrote")
             with signals_deferred():
                 rollback(self.api, backup, out, self.progress)
+            if not isinstance(e, (Error, Interrupted, OSError)):
+                raise
         return out
 
     def _write_one(self, pid: str) -> None:
@@ -242,22 +288,59 @@ class ApiSync:
             self.backup.set_provider(pid, "skipped")
             return
         values = {k: _value(k, v) for k, v in entry["after"].items()}
+        body = patch_body(current, values)
+        alts = altered_texts(body)
+        if alts:  # the plan checked these too, but the note may have changed since
+            why = "; ".join(a.describe() for a in alts)
+            self.outcome.skipped.append((pid, f"not written: {why}"))
+            self.backup.set_provider(pid, "skipped")
+            return
+        entry["sent"] = sent_fields(body)
         self.backup.set_provider(pid, "writing")
-        saved = self.api.patch_provider(pid, patch_body(current, values))
+        try:
+            saved = self.api.patch_provider(pid, body)
+        except ApiTimeout:
+            # The PATCH may still land after we gave up: watch before deciding, and never call
+            # it "not written" on the strength of one early read.
+            landed = self._settle(pid, entry["before"])
+            if landed is None:
+                self.backup.set_provider(pid, "unknown")
+                raise
+            self.progress(f"{pid}: MikoPBX answered late, but the write landed")
+            saved = landed
         # What MikoPBX actually stored (it trims and filters text): rollback accepts this too.
         entry["read_back"] = {k: _j(v) for k, v in fields_of(saved).items() if k in values}
         self.backup.set_provider(pid, "written")
         self.outcome.written.append(pid)
         self.progress(f"{pid}: written")
 
+    def _settle(self, pid: str, before: dict[str, Any]) -> dict[str, Any] | None:
+        """After a timed-out write: the provider once it differs from ``before``, or None if it
+        still does not after ``settle`` seconds (the write may land even later)."""
+        deadline = time.monotonic() + self.settle
+        old = fields_of(before)
+        while True:
+            with contextlib.suppress(ApiError):
+                now = self.api.get_provider(pid)
+                if differs(fields_of(now), old) or str(now.get("note") or "") != str(
+                    before.get("note") or ""
+                ):
+                    return now
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(SETTLE_POLL)
+
     def _verify_one(self, pid: str) -> None:
         assert self.backup is not None
         entry = self.backup.doc["providers"][pid]
         now = self.api.get_provider(pid)
-        expected = {k: _value(k, v) for k, v in entry["after"].items()}
-        bad = differs(fields_of(now), expected)
-        if str(now.get("note") or "") != str(entry["before"].get("note") or ""):
-            bad.append("note")
+        # Every field the PATCH carried, not only the planned ones: MikoPBX may alter any of them.
+        sent = entry.get("sent") or {
+            **{k: v for k, v in fields_of(entry["before"]).items() if k == EXTRA_HOSTS},
+            NOTE: str(entry["before"].get("note") or ""),
+            **entry["after"],
+        }
+        bad = differs(read_fields(now), {k: _value(k, v) for k, v in sent.items()})
         if bad:
             raise VerifyError(f"{pid} does not read back as written ({', '.join(bad)})")
         self.backup.set_provider(pid, "verified")
@@ -304,11 +387,11 @@ def rollback(
             _undo_local_net(api, ln)
             ln["state"] = "rolled_back"
             backup.save()
-        except Error as e:
+        except Exception as e:
             out.rollback_failed.append(("local_net", str(e)))
     for pid in reversed(list(backup.doc["providers"])):
         entry = backup.doc["providers"][pid]
-        if entry.get("state") not in ("writing", "written", "verified"):
+        if entry.get("state") not in ("writing", "written", "verified", "unknown"):
             continue
         try:
             current = api.get_provider(pid)
@@ -318,6 +401,16 @@ def rollback(
             after = {k: _value(k, v) for k, v in entry["after"].items()}
             read_back = {k: _value(k, v) for k, v in (entry.get("read_back") or {}).items()}
             if not differs(cur, {k: before[k] for k in fields}):
+                if entry.get("state") == "unknown":
+                    # Its answer timed out: it may land later, so it stays on the books.
+                    out.rollback_failed.append(
+                        (
+                            pid,
+                            "its write timed out and had not landed when checked; run "
+                            f"`sdp-guard rollback {backup.id}` again later",
+                        )
+                    )
+                    continue
                 entry["state"] = "not_written"  # the write never landed
                 backup.save()
                 continue
@@ -325,14 +418,38 @@ def rollback(
                 out.rollback_failed.append(
                     (pid, f"changed by someone else since sync ({', '.join(differs(cur, after))})")
                 )
+                out.rollback_conflicts.append(pid)
                 continue
-            api.patch_provider(pid, patch_body(current, {k: before[k] for k in fields}))
+            # The note comes from the backup too: if MikoPBX altered it, this restores it.
+            body = patch_body(
+                {**current, "note": entry["before"].get("note", current.get("note"))},
+                {k: before[k] for k in fields},
+            )
+            api.patch_provider(pid, body)
+            # "Rolled back" only when it reads back as the backup, every field we sent.
+            want = {
+                **{k: v for k, v in read_fields(entry["before"]).items() if k in fields},
+                NOTE: str(entry["before"].get("note") or ""),
+                EXTRA_HOSTS: before[EXTRA_HOSTS] if EXTRA_HOSTS in fields else cur[EXTRA_HOSTS],
+            }
+            off = differs(read_fields(api.get_provider(pid)), want)
+            if off:
+                entry["state"] = "restore_differs"
+                backup.save()
+                out.rollback_failed.append(
+                    (
+                        pid,
+                        f"restored, but MikoPBX stored something else ({', '.join(off)}); "
+                        f"compare it with backup {backup.id}",
+                    )
+                )
+                continue
             entry["state"] = "rolled_back"
             backup.save()
             out.rolled_back.append(pid)
             progress(f"{pid}: restored")
-        except Error as e:
-            out.rollback_failed.append((pid, str(e)))
+        except Exception as e:  # one provider's failure must not stop the others' restore
+            out.rollback_failed.append((pid, str(e) or type(e).__name__))
     backup.set_status("rollback_incomplete" if out.rollback_failed else "rolled_back")
     return out
 
@@ -342,17 +459,20 @@ def _undo_local_net(api: MikoPbxApi, ln: dict[str, Any]) -> None:
     if ln.get("action") == "enable" and ln.get("id"):
         api.patch_filter(str(ln["id"]), {"local_network": False})
         return
+    made = str(ln.get("id") or "")
     for f in filters:
-        if (
-            normalize(str(f.get("permit", ""))) == TAILNET_V4_TEXT
-            and f.get("description") == TAILNET_DESCRIPTION
+        if normalize(str(f.get("permit", ""))) != TAILNET_V4_TEXT:
+            continue
+        # The record this run created: by the id MikoPBX answered, else by our description.
+        if (made and f.get("id") == made) or (
+            not made and str(f.get("description") or "").strip() == TAILNET_DESCRIPTION
         ):
             api.delete_filter(str(f.get("id")))
 
 
 def _tailnet_filter(filters: list[dict[str, Any]]) -> dict[str, Any] | None:
     for f in filters:
-        if str(f.get("permit", "")).strip() == TAILNET_V4_TEXT:
+        if normalize(str(f.get("permit", "")).strip()) == TAILNET_V4_TEXT:
             return f
     return None
 
@@ -361,7 +481,7 @@ def _tailnet_local(filters: list[dict[str, Any]]) -> bool:
     from sdp_guard.core.addresses import network_covers
 
     return any(
-        f.get("local_network") is True and network_covers(str(f.get("permit", "")), TAILNET_V4_TEXT)
+        flag(f.get("local_network")) and network_covers(str(f.get("permit", "")), TAILNET_V4_TEXT)
         for f in filters
     )
 

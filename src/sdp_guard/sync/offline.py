@@ -19,7 +19,13 @@ from sdp_guard.core.addresses import TAILNET_V4_TEXT, network_covers, normalize
 from sdp_guard.core.plan import EXTRA_HOSTS, HOST, MANUAL, Plan, Value
 from sdp_guard.errors import ConflictError, DatabaseError, Error
 from sdp_guard.sync.backup import Backup, BackupStore
-from sdp_guard.sync.engine import TAILNET_DESCRIPTION, Outcome, differs, signals_deferred
+from sdp_guard.sync.engine import (
+    TAILNET_DESCRIPTION,
+    TAILNET_RULES,
+    Outcome,
+    differs,
+    signals_deferred,
+)
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -166,6 +172,46 @@ def apply_offline(
     return out
 
 
+# The port rules of each firewall category and the m_PbxSettings keys of their ports
+# (mikopbx/Core @ e26e6b97 src/Common/Models/FirewallRules.php l.110-236), with the default port
+# values (src/Common/Models/PBXSettings/PbxSettingsDefaultValuesTrait.php l.39-72).
+FIREWALL_TEMPLATE: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "SIP": (
+        ("udp", "SIPPort", "SIPPort"),
+        ("tcp", "SIPPort", "SIPPort"),
+        ("tcp", "TLS_PORT", "TLS_PORT"),
+        ("udp", "RTPPortFrom", "RTPPortTo"),
+    ),
+    "IAX": (("udp", "IAXPort", "IAXPort"),),
+    "WEB": (("tcp", "WEBPort", "WEBPort"), ("tcp", "WEBHTTPSPort", "WEBHTTPSPort")),
+    "SSH": (("tcp", "SSHPort", "SSHPort"),),
+    "AMI": (("tcp", "AMIPort", "AMIPort"),),
+    "AJAM": (("tcp", "AJAMPort", "AJAMPort"), ("tcp", "AJAMPortTLS", "AJAMPortTLS")),
+    "ICMP": (("icmp", "", ""),),
+}
+DEFAULT_PORTS = {
+    "SIPPort": "5060",
+    "TLS_PORT": "5061",
+    "RTPPortFrom": "10000",
+    "RTPPortTo": "10200",
+    "IAXPort": "4569",
+    "AMIPort": "5038",
+    "AJAMPort": "8088",
+    "AJAMPortTLS": "8089",
+    "SSHPort": "22",
+    "WEBPort": "80",
+    "WEBHTTPSPort": "443",
+}
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {str(r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")')}
+
+
 def _local_net(conn: sqlite3.Connection) -> str:
     rows = conn.execute("SELECT id, permit, local_network FROM m_NetworkFilters").fetchall()
     if any(str(r[2]) == "1" and network_covers(str(r[1] or ""), TAILNET_V4_TEXT) for r in rows):
@@ -174,11 +220,67 @@ def _local_net(conn: sqlite3.Connection) -> str:
         if normalize(str(r[1] or "")) == TAILNET_V4_TEXT:
             conn.execute("UPDATE m_NetworkFilters SET local_network = '1' WHERE id = ?", (r[0],))
             return "enabled"
-    conn.execute(
-        "INSERT INTO m_NetworkFilters (permit, deny, newer_block_ip, local_network, description) "
-        "VALUES (?, '0.0.0.0/0', '0', '1', ?)",
-        (TAILNET_V4_TEXT, TAILNET_DESCRIPTION),
+    tables = _tables(conn)
+    if "m_FirewallRules" not in tables:
+        # A filter without rule rows is "allow everything" in MikoPBX's UI: never make one.
+        raise DatabaseError(
+            "this MikoPBX DB has no m_FirewallRules table, so the tailnet filter cannot be "
+            "restricted to SIP/RTP and ICMP",
+            "add 100.64.0.0/10 as a local network in MikoPBX's firewall page instead",
+        )
+    cols = {
+        "permit": TAILNET_V4_TEXT,
+        "deny": "0.0.0.0/0",
+        "newer_block_ip": "0",
+        "local_network": "1",
+        "description": TAILNET_DESCRIPTION,
+    }
+    if "priority" in _columns(conn, "m_NetworkFilters"):
+        # As MikoPBX's save: after the last regular filter, catch-alls bumped behind it
+        # (src/PBXCoreREST/Lib/Firewall/SaveRecordAction.php l.345-374).
+        top, catch_all = 0, []
+        for r in conn.execute(
+            "SELECT id, permit, priority FROM m_NetworkFilters ORDER BY CAST(priority AS INTEGER)"
+        ):
+            if str(r[1] or "").strip() in ("0.0.0.0/0", "::/0"):
+                catch_all.append(r[0])
+            else:
+                top = max(top, int(str(r[2] or "0")) if str(r[2] or "0").isdigit() else 0)
+        for i, fid in enumerate(catch_all):
+            conn.execute(
+                "UPDATE m_NetworkFilters SET priority = ? WHERE id = ?", (str(top + 2 + i), fid)
+            )
+        cols["priority"] = str(top + 1)
+    cur = conn.execute(
+        f"INSERT INTO m_NetworkFilters ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+        tuple(cols.values()),
     )
+    fid = cur.lastrowid
+    ports = dict(DEFAULT_PORTS)
+    if "m_PbxSettings" in tables:
+        for k, v in conn.execute("SELECT key, value FROM m_PbxSettings"):
+            if k in ports and v:
+                ports[str(k)] = str(v)
+    # The rows MikoPBX's own save creates (createFirewallRules, SaveRecordAction.php l.383-416):
+    # one per port rule of every category; only SIP/RTP and ICMP allowed.
+    for category, rules in FIREWALL_TEMPLATE.items():
+        action = "allow" if TAILNET_RULES.get(category) else "block"
+        for proto, a, b in rules:
+            conn.execute(
+                "INSERT INTO m_FirewallRules (protocol, portfrom, portto, networkfilterid, action,"
+                " category, portFromKey, portToKey, description) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    proto,
+                    ports.get(a, "0"),
+                    ports.get(b, "0"),
+                    fid,
+                    action,
+                    category,
+                    a,
+                    b,
+                    f"{action} connection for {category}",
+                ),
+            )
     return "added"
 
 
@@ -205,6 +307,7 @@ def rollback_offline(db_path: str, backup: Backup, out: Outcome) -> Outcome:
                 exp = {k: tuple(v) if isinstance(v, list) else v for k, v in entry["after"].items()}
                 if cur is None or differs(cur, exp):
                     out.rollback_failed.append((pid, "changed by someone else since sync"))
+                    out.rollback_conflicts.append(pid)
                     continue
                 for table, key in TABLES:
                     conn.execute(f'DELETE FROM main."{table}" WHERE {key} = ?', (pid,))
@@ -216,10 +319,10 @@ def rollback_offline(db_path: str, backup: Backup, out: Outcome) -> Outcome:
                 out.rolled_back.append(pid)
             ln: dict[str, Any] | None = backup.doc.get("local_net")
             if ln and ln.get("state") == "written":
-                conn.execute('DELETE FROM main."m_NetworkFilters"')
-                conn.execute(
-                    'INSERT INTO main."m_NetworkFilters" SELECT * FROM bk."m_NetworkFilters"'
-                )
+                for table in ("m_NetworkFilters", "m_FirewallRules"):
+                    if table in _tables(conn):
+                        conn.execute(f'DELETE FROM main."{table}"')
+                        conn.execute(f'INSERT INTO main."{table}" SELECT * FROM bk."{table}"')
                 ln["state"] = "rolled_back"
             conn.execute("COMMIT")
         except BaseException:

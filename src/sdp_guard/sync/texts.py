@@ -33,6 +33,8 @@ T: dict[str, dict[str, str]] = {
         "peer-not-in-tailnet": "peer not in our tailnet",
         "needs-fallback": "masquerade (needs --fallback media-address)",
         "needs-fix-local-net": "tailnet is not a local network (needs --fix-local-net)",
+        "disabled": "disabled in MikoPBX",
+        "mikopbx-would-alter": "MikoPBX's API would alter its text",
     },
     "ja": {
         "waiting": "保留中（今回は変更しません）:",
@@ -65,6 +67,11 @@ T: dict[str, dict[str, str]] = {
         "peer-not-in-tailnet": "相手が tailnet にいない",
         "needs-fallback": "マスカレード（--fallback media-address が必要）",
         "needs-fix-local-net": "tailnet がローカルネットワークではない（--fix-local-net が必要）",
+        "disabled": "MikoPBX で無効化されている（変更するには --include-disabled）",
+        "mikopbx-would-alter": (
+            "MikoPBX の API が文字列を書き換えてしまう（MikoPBX を停止して --offline-db、"
+            "または該当行を先に書き直す）"
+        ),
     },
 }
 
@@ -82,6 +89,8 @@ def summary(plan: Plan, lang: str) -> str:
     if plan.local_net_change is not None:
         parts.append("ローカルネットワーク 100.64.0.0/10 を追加")
     text = "計画: " + "、".join(parts)
+    if plan.disabled:
+        text += f"（うち無効なプロバイダ {len(plan.disabled)} 件、--include-disabled）"
     if plan.waiting:
         text += f"（保留 {len(plan.waiting)} 件）"
     return text

@@ -65,6 +65,12 @@
                     </div>
                 {% endif %}
             </h5>
+            {% if group['probe'] is not null %}
+                <p class="sdp-guard-probe">
+                    <span class="ui {% if group['probe']['verdict'] == 'two-way' %}green{% else %}red{% endif %} basic label">{{ group['probe']['label']|e }}</span>
+                    {{ group['probe']['text']|e }}
+                </p>
+            {% endif %}
             {% if group['findings']|length == 0 %}
                 <p>{{ group['okText']|e }}</p>
             {% else %}

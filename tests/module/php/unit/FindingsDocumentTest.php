@@ -60,6 +60,9 @@ final class FindingsDocumentTest extends TestCase
             'address as number' => [static function (array $d) { $d['findings'][1]['observed'] = 100; return $d; }, 'findings[1].observed'],
             'text without remedy' => [static function (array $d) { unset($d['findings'][1]['text']['ja']['remedy']); return $d; }, 'findings[1].text.ja'],
             'provider without id' => [static function (array $d) { unset($d['providers'][0]['id']); return $d; }, 'providers[0].id'],
+            'probes as object' => [static function (array $d) { $d['probes'] = ['a' => 1]; return $d; }, 'probes'],
+            'probe verdict unknown' => [static function (array $d) { $d['probes'] = [FindingsPresenterTest::probe('SIP-TRUNK-1', 'silence')]; return $d; }, 'probes[0].verdict'],
+            'probe sent as string' => [static function (array $d) { $p = FindingsPresenterTest::probe('SIP-TRUNK-1', 'one-way'); $p['sent'] = '250'; $d['probes'] = [$p]; return $d; }, 'probes[0].sent'],
         ];
     }
 

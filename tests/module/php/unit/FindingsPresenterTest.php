@@ -30,6 +30,38 @@ final class FindingsPresenterTest extends TestCase
         return self::presenter($lang, $now)->present(FetchResult::ok(self::URL, $doc));
     }
 
+    /** @return array<string, mixed> one entry of the daemon's `probes` list */
+    public static function probe(string $provider, string $verdict, int $received = 0): array
+    {
+        return [
+            'station' => 'shibuya', 'provider' => $provider, 'verdict' => $verdict,
+            'received_ratio' => $received / 250, 'sent' => 250, 'received' => $received,
+            'sip_status' => 200, 'sdp_address' => '100.101.1.1', 'probed_at' => '2026-11-28T06:30:00Z',
+        ];
+    }
+
+    public function testTheLastProbeCallShowsOnItsProvider(): void
+    {
+        $data = Fixture::data();
+        $data['probes'] = [self::probe('SIP-TRUNK-7B3D0E55', 'one-way'), self::probe('SIP-TRUNK-4F2A9C1E', 'two-way', 248)];
+        $doc = FindingsDocument::fromJson(Fixture::encode($data));
+        $groups = [];
+        foreach (self::presenter('en')->present(FetchResult::ok(self::URL, $doc))['groups'] as $g) {
+            $groups[$g['provider']] = $g;
+        }
+        self::assertSame('one-way', $groups['SIP-TRUNK-7B3D0E55']['probe']['verdict']);
+        self::assertSame('one-way audio', $groups['SIP-TRUNK-7B3D0E55']['probe']['label']);
+        self::assertSame(
+            'Last probe call to the echo test: 0 of 250 RTP packets came back (2026-11-28 15:30:00 JST).',
+            $groups['SIP-TRUNK-7B3D0E55']['probe']['text']
+        );
+        self::assertSame('two-way audio', $groups['SIP-TRUNK-4F2A9C1E']['probe']['label']);
+        self::assertNull($groups['SIP-TRUNK-C81E2D07']['probe']);
+        $ja = self::presenter('ja')->present(FetchResult::ok(self::URL, $doc))['groups'][0]['probe'];
+        self::assertSame('片方向通話', $ja['label']);
+        self::assertStringContainsString('送信 250 パケット中 0 パケット', $ja['text']);
+    }
+
     public function testProvidersAreListedWorstFirstAndEveryProviderAppears(): void
     {
         $page = self::page('en');

@@ -99,6 +99,9 @@ final class MessagesTest extends TestCase
         foreach (['mikopbx', 'tailscale', 'registry'] as $src) {
             $used[] = "module_sdp_guard_Source_$src";
         }
+        foreach (FindingsDocument::PROBE_VERDICTS as $v) {
+            $used[] = 'module_sdp_guard_Probe_' . str_replace('-', '_', $v);
+        }
         $used = array_values(array_unique($used));
         self::assertGreaterThan(40, count($used));
         foreach ($used as $key) {
