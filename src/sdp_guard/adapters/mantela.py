@@ -220,9 +220,10 @@ class DiskCache:
         return os.path.join(self.directory, hashlib.sha256(url.encode()).hexdigest()[:32] + ".json")
 
     def load(self, url: str) -> CacheEntry | None:
+        from sdp_guard.adapters.bounded import loads_json, read_file
+
         try:
-            with open(self._path(url), encoding="utf-8") as f:
-                d = json.load(f)
+            d = loads_json(read_file(self._path(url), 4 * DEFAULT_MAX_BYTES), "mantela cache")
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
