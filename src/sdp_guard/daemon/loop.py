@@ -341,15 +341,14 @@ class Daemon:
             self._stop_reason = self._stop_reason or signal.Signals(signum).name
 
     def _on_wake(self) -> None:
-        got = b""
+        stop = (signal.SIGTERM, signal.SIGINT) if self._signals_installed else ()
         with contextlib.suppress(OSError):
             while chunk := os.read(self._wake_r, 4096):
-                got += chunk[-64:]
-        # The wakeup fd gets every signal's number whatever Python handler ran: a SIGTERM that
-        # the sync engine held back while rolling back is honoured here, once the rollback ended.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            if self._signals_installed and bytes([signum]) in got:
-                self._stop_reason = self._stop_reason or signal.Signals(signum).name
+                # The wakeup fd gets every signal's number whatever Python handler ran: a
+                # SIGTERM the sync engine held back while rolling back is honoured here.
+                for signum in stop:
+                    if bytes([signum]) in chunk:
+                        self._stop_reason = self._stop_reason or signal.Signals(signum).name
         now = self._clock()
         while self._inbox:
             kind, detail = self._inbox.popleft()
