@@ -146,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=level, format="sdp-guard: %(levelname)s: %(message)s", stream=sys.stderr
         )
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_one_line)
     from sdp_guard.errors import Error, InputError
 
     # The one error boundary: an operator error is one clear message; anything else is a bug or
@@ -170,6 +172,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 EX_SOFTWARE = 70  # sysexits: internal software error
+
+
+def _one_line(record: object) -> bool:
+    """A logging filter: a message (with its arguments from outside) is one printable line."""
+    from sdp_guard.core.text import sanitize_text
+
+    getmessage = getattr(record, "getMessage", None)
+    if getmessage is not None:
+        record.msg = sanitize_text(getmessage())  # type: ignore[attr-defined]
+        record.args = None  # type: ignore[attr-defined]
+    return True
 
 
 def _print_error(e: Exception, verbose: int = 0) -> None:

@@ -289,3 +289,21 @@ def test_unreadable_state_dir_says_so_not_no_backups(tmp_path: Path) -> None:
     assert_clean(rc, out, err, {os.EX_NOPERM})
     assert "cannot read the backups" in err and "run as root" in err
     assert_clean(rc2, out2, err2, {os.EX_NOPERM})
+
+
+def test_log_messages_with_outside_text_are_one_line() -> None:
+    import logging
+
+    from sdp_guard import cli
+
+    rec = logging.LogRecord(
+        "sdp_guard.x",
+        logging.WARNING,
+        __file__,
+        1,
+        "peer said %s",
+        ("a\nsdp-guard: x\x1b[2J",),
+        None,
+    )
+    assert cli._one_line(rec)
+    assert rec.getMessage() == "peer said a\\x0asdp-guard: x\\x1b[2J"

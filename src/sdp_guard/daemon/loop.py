@@ -808,7 +808,7 @@ def _guard(fn: Callable[[], Outcome]) -> Outcome:
     except Error as e:
         return Outcome(False, error=e.message)
     except Exception as e:  # a bug or an unexpected answer: the source is down, the loop lives
-        log.exception("unexpected error while reading an input")
+        log.debug("unexpected error while reading an input", exc_info=True)  # -vv
         return Outcome(False, error=f"{type(e).__name__}: {e}")
 
 
