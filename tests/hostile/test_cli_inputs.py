@@ -307,3 +307,23 @@ def test_log_messages_with_outside_text_are_one_line() -> None:
     )
     assert cli._one_line(rec)
     assert rec.getMessage() == "peer said a\\x0asdp-guard: x\\x1b[2J"
+
+
+def test_advertise_refuses_to_replace_a_symlinked_mantela_json(tmp_path: Path) -> None:
+    # Was: the link was replaced by a regular file (the web server kept serving the old one).
+    from tests.fixtures import fixture
+    from tests.mantela.docs import EXAMPLE
+
+    real = tmp_path / "www" / "mantela.json"
+    real.parent.mkdir()
+    real.write_text(json.dumps(EXAMPLE))
+    link = tmp_path / "mantela.json"
+    link.symlink_to(real)
+    status = json.loads(fixture("tailscale", "status-sharer.json").read_text())
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps({"schema_version": 1, "status": status, "whois": {}}))
+    rc, out, err = run_cli(["advertise", "--snapshot", str(snap), "--mantela", str(link)])
+    assert_clean(rc, out, err, {os.EX_CANTCREAT})
+    assert link.is_symlink() and json.loads(real.read_text()) == EXAMPLE
+    assert str(real) in err  # the hint names the real file
+    assert not list(tmp_path.glob("mantela.json.*.bak"))
