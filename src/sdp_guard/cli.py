@@ -146,26 +146,84 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=level, format="sdp-guard: %(levelname)s: %(message)s", stream=sys.stderr
         )
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_one_line)
     from sdp_guard.errors import Error, InputError
 
+    # The one error boundary: an operator error is one clear message; anything else is a bug or
+    # an input we did not foresee, still one line (the traceback only with -vv), never a crash.
     try:
         rc: int = mod.run(args)
         return rc
     except InputError as e:
-        _print_error(e)
+        _print_error(e, args.verbose)
         return int(getattr(mod, "EXIT_ON_INPUT_ERROR", e.exit_code))
     except Error as e:
-        _print_error(e)
+        _print_error(e, args.verbose)
         return int(getattr(mod, "EXIT_ON_ERROR", e.exit_code))
     except KeyboardInterrupt:
         print("sdp-guard: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:
+        _print_unexpected(args.command, e, args.verbose)
+        return int(getattr(mod, "EXIT_ON_ERROR", EX_SOFTWARE))
 
 
-def _print_error(e: Exception) -> None:
-    print(f"sdp-guard: error: {e}", file=sys.stderr)
+EX_SOFTWARE = 70  # sysexits: internal software error
+
+
+def _one_line(record: object) -> bool:
+    """A logging filter: a message (with its arguments from outside) is one printable line."""
+    from sdp_guard.core.text import sanitize_text
+
+    getmessage = getattr(record, "getMessage", None)
+    if getmessage is not None:
+        record.msg = sanitize_text(getmessage())  # type: ignore[attr-defined]
+        record.args = None  # type: ignore[attr-defined]
+    return True
+
+
+def _print_error(e: Exception, verbose: int = 0) -> None:
+    from sdp_guard.core.text import sanitize_text
+
+    if verbose >= 2:
+        _traceback(e)
+    msg = getattr(e, "message", str(e))
+    hint = getattr(e, "hint", "")
+    print(f"sdp-guard: error: {sanitize_text(msg)}", file=sys.stderr)
+    if hint:
+        print(f"  hint: {sanitize_text(hint)}", file=sys.stderr)
+
+
+def _print_unexpected(command: str, e: Exception, verbose: int) -> None:
+    from sdp_guard.core.text import sanitize_text
+
+    if verbose >= 2:
+        _traceback(e)
+    detail = sanitize_text(str(e), 300)
+    what = f"{type(e).__name__}: {detail}" if detail else type(e).__name__
+    where = _culprit(e)
+    tail = "" if verbose >= 2 else "; run with -vv for the traceback"
+    print(
+        f"sdp-guard: error: {command} stopped on an unexpected {what}{where}{tail}",
+        file=sys.stderr,
+    )
+
+
+def _culprit(e: BaseException) -> str:
+    """The input the failure came from, when the exception names one (a file, a URL)."""
+    from sdp_guard.core.text import sanitize_text
+
+    name = getattr(e, "filename", None) or getattr(e, "url", None)
+    return f" (reading {sanitize_text(name, 200)})" if isinstance(name, str) and name else ""
+
+
+def _traceback(e: BaseException) -> None:
+    import traceback
+
+    traceback.print_exception(e, file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,30 @@ def _int(v: Any) -> int:
     return n
 
 
+def _seconds(v: Any) -> int:
+    n = _int(v)
+    if n > 86400 * 7:
+        raise ValueError("expected at most a week (604800 seconds)")
+    return n
+
+
+def _http_url(v: Any) -> str:
+    """An http(s) URL with a host (and a valid port, if any)."""
+    import urllib.parse
+
+    s = _str(v).strip()
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in s):
+        raise ValueError("expected a URL without spaces or control characters")
+    try:
+        parts = urllib.parse.urlsplit(s if "://" in s else f"http://{s}")
+        port = parts.port
+    except ValueError as e:
+        raise ValueError(f"expected an http(s) URL ({e})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ValueError("expected an http(s) URL such as http://127.0.0.1")
+    return s
+
+
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def read(v: Any) -> str:
         # YAML reads a bare `off` as False.
@@ -68,7 +92,10 @@ OPTIONS: tuple[Option, ...] = (
         "/var/spool/mikopbx/cf/conf/mikopbx.db on a Docker host, whichever exists)",
     ),
     Option(
-        "mikopbx.api_url", "http://127.0.0.1", "MikoPBX web server, used by sync for REST API v3"
+        "mikopbx.api_url",
+        "http://127.0.0.1",
+        "MikoPBX web server, used by sync for REST API v3",
+        _http_url,
     ),
     Option(
         "mikopbx.api_token_file",
@@ -93,7 +120,7 @@ OPTIONS: tuple[Option, ...] = (
         _choice("auto", "en", "ja"),
     ),
     Option("daemon.listen", DEFAULT_LISTEN, "metrics and /findings listener (ADDR:PORT)"),
-    Option("daemon.recheck_seconds", 60, "safety re-check interval of the daemon", _int),
+    Option("daemon.recheck_seconds", 60, "safety re-check interval of the daemon", _seconds),
     Option(
         "daemon.auto_sync",
         "off",
@@ -126,7 +153,16 @@ class Config(NamedTuple):
         for k, v in overrides.items():
             if v is None or v == "":
                 continue
-            vals[k] = _BY_KEY[k].reader(v)
+            try:
+                vals[k] = _BY_KEY[k].reader(v)
+            except ValueError as e:
+                from sdp_guard.core.text import sanitize_text
+                from sdp_guard.errors import UsageError
+
+                raise UsageError(
+                    f"option for {k}: {e} (got {sanitize_text(repr(v), 80)})",
+                    "see `sdp-guard COMMAND --help`",
+                ) from None
             srcs[k] = "command line"
         return Config(vals, srcs, self.path)
 
@@ -158,9 +194,10 @@ def load(path: str | None) -> Config:
     sources = {o.key: "default" for o in OPTIONS}
     explicit = path is not None
     path = path or DEFAULT_CONFIG_PATH
+    from sdp_guard.adapters.bounded import TooLarge, read_file
+
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        data = read_file(path, 1024 * 1024)
     except FileNotFoundError:
         if explicit:
             raise ConfigError(
@@ -169,9 +206,19 @@ def load(path: str | None) -> Config:
             ) from None
         return Config(values, sources, None)
     except OSError as e:
-        raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from None
-    from sdp_guard.adapters.yamlfile import parse_yaml
+        raise ConfigError(f"cannot read configuration file {path}: {e.strerror or e}") from e
+    except TooLarge as e:
+        raise ConfigError(f"configuration file {e}") from None
+    from sdp_guard.adapters.yamlfile import decode_yaml, parse_yaml
 
+    text = decode_yaml(data, path, ConfigError)
+    if not text.strip() and path != os.devnull:
+        # A zero-length file is usually a write cut short; a file of comments means defaults.
+        raise ConfigError(
+            f"configuration file {path} is empty",
+            "write the settings you need (see `sdp-guard config show`), or remove the file "
+            "to use the defaults",
+        )
     doc = parse_yaml(text, path, ConfigError)
     if doc is None:
         return Config(values, sources, path)
@@ -185,13 +232,19 @@ def load(path: str | None) -> Config:
         try:
             values[key] = opt.reader(raw)
         except ValueError as e:
-            raise ConfigError(f"{path}: setting {key}: {e} (got {raw!r})") from None
+            import reprlib
+
+            raise ConfigError(f"{path}: setting {key}: {e} (got {reprlib.repr(raw)})") from None
         sources[key] = path
     return Config(values, sources, path)
 
 
 def render(cfg: Config) -> str:
     """The effective configuration as YAML, each setting with its help and where it came from."""
+    import json
+
+    from sdp_guard.core.text import sanitize_text
+
     lines = [f"# effective configuration (file: {cfg.path or 'none, defaults'})"]
     section = ""
     for o in OPTIONS:
@@ -202,8 +255,9 @@ def render(cfg: Config) -> str:
                 lines.append(f"{head}:")
         indent = "  " if head else ""
         v = cfg.values[o.key]
-        shown = f'"{v}"' if isinstance(v, str) else str(v)
-        lines.append(f"{indent}# {o.help} [from: {cfg.sources[o.key]}]")
+        # JSON strings are YAML double-quoted scalars; escaping keeps file text off the terminal.
+        shown = sanitize_text(json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v))
+        lines.append(f"{indent}# {o.help} [from: {sanitize_text(cfg.sources[o.key])}]")
         lines.append(f"{indent}{leaf}: {shown}")
         if o.key == "mikopbx.db" and not v:
             lines.append(f"{indent}# -> resolves to {cfg.db_path}")

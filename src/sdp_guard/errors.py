@@ -10,6 +10,8 @@
     ├── ApiError               MikoPBX REST API said no or did not answer               EX_UNAVAILABLE
     ├── ConflictError          someone changed what we planned on (compare-and-swap)   EX_TEMPFAIL
     ├── LockedError            another sync holds the lock                              EX_TEMPFAIL
+    ├── OutputError            a file we write cannot be (not a regular file, I/O)      EX_CANTCREAT
+    ├── NoPermissionError      the state directory cannot be read by this user         EX_NOPERM
     └── UsageError             options that do not go together                          EX_USAGE
 
 Exit codes are chosen in ``cli.py`` only.
@@ -82,6 +84,18 @@ class LockedError(Error):
     """Another sdp-guard sync is running."""
 
     exit_code = os.EX_TEMPFAIL
+
+
+class OutputError(Error):
+    """A file sdp-guard writes cannot be written (or is not a regular file)."""
+
+    exit_code = os.EX_CANTCREAT
+
+
+class NoPermissionError(Error):
+    """This user may not read what the command needs (the state directory)."""
+
+    exit_code = os.EX_NOPERM
 
 
 class UsageError(Error):

@@ -42,8 +42,12 @@ def test_good_registry() -> None:
     assert (ueno.node, ueno.providers) == ("", ())
 
 
-def test_empty_file_is_an_empty_registry() -> None:
-    assert parse_registry("") == ()
+@pytest.mark.parametrize("text", ["", "   \n\n", "# all commented out\n"])
+def test_empty_registry_is_an_error_unless_it_says_so(text: str) -> None:
+    # A registry truncated to nothing mid-write must not read as "no stations" (issue 14).
+    with pytest.raises(RegistryError, match="is empty"):
+        parse_registry(text)
+    assert parse_registry("stations: []\n") == ()
 
 
 @pytest.mark.parametrize(

@@ -32,14 +32,22 @@ def read_tailnet(
     """Parse status, ask whois for the peers that matter, attach the answers."""
     from sdp_guard.adapters.localapi import apply_whois, parse_status
     from sdp_guard.core.diagnose import whois_targets
+    from sdp_guard.errors import TailnetError
 
-    view = parse_status(status_doc)
-    answers: dict[str, Any] = {}
-    for addr in whois_targets(pbx.providers, stations, view):
-        ans = whois_for(addr)
-        if ans is not MISSING:
-            answers[addr] = ans
-    return apply_whois(view, answers), answers
+    try:
+        view = parse_status(status_doc)
+        answers: dict[str, Any] = {}
+        for addr in whois_targets(pbx.providers, stations, view):
+            ans = whois_for(addr)
+            if ans is not MISSING:
+                answers[addr] = ans
+        return apply_whois(view, answers), answers
+    except (TypeError, AttributeError, KeyError, ValueError) as e:
+        # A shape no check above foresaw: still a clear "unexpected answer", never a crash.
+        raise TailnetError(
+            f"unexpected LocalAPI answer ({type(e).__name__}: {e})",
+            "is this a tailscaled socket? compare with `tailscale status --json`",
+        ) from e
 
 
 def load_stations(cfg: Config) -> tuple[tuple[Station, ...], str]:

@@ -7,7 +7,6 @@ missing field we rely on is an error that says which.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +34,13 @@ def _need(doc: Mapping[str, Any], key: str, where: str) -> Any:
     return doc[key]
 
 
-def _split_ips(ips: Any) -> tuple[str, str]:
+def _split_ips(ips: Any, where: str = "TailscaleIPs") -> tuple[str, str]:
+    if ips is None:
+        ips = ()
+    if not isinstance(ips, list | tuple):
+        raise TailnetError(f"unexpected LocalAPI answer: {where} is not a list of addresses")
     v4 = v6 = ""
-    for ip in ips or ():
+    for ip in ips:
         n = normalize(str(ip))
         if ":" in n:
             v6 = v6 or n
@@ -59,12 +62,18 @@ def parse_status(doc: Any) -> TailnetView:
     self_doc = _need(doc, "Self", "status")
     if not isinstance(self_doc, Mapping):
         raise TailnetError("unexpected LocalAPI answer: status.Self is not an object")
-    self_v4, self_v6 = _split_ips(_need(self_doc, "TailscaleIPs", "status.Self"))
+    self_v4, self_v6 = _split_ips(
+        _need(self_doc, "TailscaleIPs", "status.Self"), "status.Self.TailscaleIPs"
+    )
     peers = []
-    for key, p in (doc.get("Peer") or {}).items():
+    peer_docs = doc.get("Peer") or {}
+    if not isinstance(peer_docs, Mapping):
+        raise TailnetError("unexpected LocalAPI answer: status.Peer is not an object")
+    for key, p in peer_docs.items():
         if not isinstance(p, Mapping):
             raise TailnetError(f"unexpected LocalAPI answer: status.Peer[{key}] is not an object")
-        v4, v6 = _split_ips(_need(p, "TailscaleIPs", f"status.Peer[{key}]"))
+        where = f"status.Peer[{key}]"
+        v4, v6 = _split_ips(_need(p, "TailscaleIPs", where), f"{where}.TailscaleIPs")
         peers.append(
             Peer(
                 stable_id=str(p.get("ID") or key),
@@ -94,9 +103,10 @@ def parse_whois(doc: Any) -> tuple[str, str | None]:
     if not isinstance(doc, Mapping) or not isinstance(doc.get("Node"), Mapping):
         raise TailnetError("unexpected LocalAPI answer: whois has no Node object")
     node = doc["Node"]
-    v4, _ = _split_ips(
-        str(a).split("/", 1)[0] for a in _need(node, "Addresses", "whois.Node") or ()
-    )
+    addrs = _need(node, "Addresses", "whois.Node") or ()
+    if not isinstance(addrs, list | tuple):
+        raise TailnetError("unexpected LocalAPI answer: whois.Node.Addresses is not a list")
+    v4, _ = _split_ips([str(a).split("/", 1)[0] for a in addrs], "whois.Node.Addresses")
     masq = node.get("SelfNodeV4MasqAddrForThisPeer")
     return v4, normalize(str(masq)) if masq else None
 
@@ -145,36 +155,49 @@ class LocalAPI:
             ) from None
         return s
 
-    def _request(self, path: str, timeout: float | None) -> tuple[Any, Any]:
+    def _request(self, path: str, timeout: float) -> tuple[Any, Any]:
         import http.client
 
+        from sdp_guard.adapters.bounded import Deadline, DeadlineSocket
+
+        # One deadline for connect, request, status line, headers and body together.
+        deadline = Deadline(timeout)
         sock = self._connect(timeout)
         conn = http.client.HTTPConnection(HOST, timeout=timeout)
-        conn.sock = sock
+        conn.sock = DeadlineSocket(sock, deadline)
         try:
             conn.request("GET", path, headers={"Host": HOST})
             return conn, conn.getresponse()
-        except OSError as e:
+        except (OSError, http.client.HTTPException, ValueError) as e:
             conn.close()
-            raise TailnetError(f"LocalAPI request {path} failed: {e}") from None
+            raise TailnetError(f"LocalAPI request {path} failed: {_why(e)}") from e
 
     def get_json(self, path: str, *, allow_404: bool = False) -> Any:
+        import http.client
+
+        from sdp_guard.adapters.bounded import MAX_JSON_BYTES, loads_json, read_body
+
         conn, resp = self._request(path, self.timeout)
         try:
-            body = resp.read()
-        except OSError as e:
-            raise TailnetError(f"LocalAPI request {path} failed: {e}") from None
+            body = read_body(resp, MAX_JSON_BYTES, f"LocalAPI {path}")
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            raise TailnetError(f"LocalAPI request {path} failed: {_why(e)}") from e
         finally:
             conn.close()
         if resp.status == 404 and allow_404:
             return None
         if resp.status != 200:
-            text = body.decode("utf-8", "replace").strip()[:200]
+            from sdp_guard.core.text import sanitize_text
+
+            text = sanitize_text(body.decode("utf-8", "replace").strip(), 200)
             raise TailnetError(f"LocalAPI {path} answered HTTP {resp.status}: {text}")
         try:
-            return json.loads(body)
-        except ValueError:
-            raise TailnetError(f"LocalAPI {path} did not answer JSON") from None
+            return loads_json(body, f"LocalAPI {path}")
+        except ValueError as e:
+            raise TailnetError(
+                f"{e}",
+                "is this a tailscaled socket? compare with `tailscale status --json`",
+            ) from e
 
     def status(self) -> Any:
         return self.get_json("/localapi/v0/status")
@@ -184,23 +207,48 @@ class LocalAPI:
         return self.get_json(f"/localapi/v0/whois?addr={normalize(addr)}", allow_404=True)
 
     def watch_bus(self, mask: int = BUS_MASK) -> Iterator[Any]:
-        """Yield Notify objects until the stream closes (tailscaled restart). No read timeout."""
+        """Yield Notify objects until the stream closes (tailscaled restart).
+
+        Only the answer's head has a deadline: the stream is quiet between changes. Lines are
+        capped at :data:`MAX_BUS_LINE`; an oversized or undecodable line is skipped.
+        """
+        from sdp_guard.adapters.bounded import loads_json
+
         conn, resp = self._request(f"/localapi/v0/watch-ipn-bus?mask={mask}", self.timeout)
         if resp.status != 200:
             conn.close()
             raise TailnetError(f"LocalAPI watch-ipn-bus answered HTTP {resp.status}")
-        if conn.sock is not None:
-            conn.sock.settimeout(None)
+        conn.sock.deadline.lift()
         try:
-            while True:
-                line = resp.readline()
-                if not line:
-                    return
-                line = line.strip()
-                if line:
-                    try:
-                        yield json.loads(line)
-                    except ValueError:
-                        raise TailnetError("LocalAPI bus sent a line that is not JSON") from None
+            for line in bus_lines(resp):
+                try:
+                    yield loads_json(line, "LocalAPI bus")
+                except ValueError:
+                    continue
         finally:
             conn.close()
+
+
+MAX_BUS_LINE = 16 * 1024 * 1024  # a NetMap of a large tailnet is a few MB
+
+
+def bus_lines(fp: Any, limit: int = MAX_BUS_LINE) -> Iterator[bytes]:
+    """Non-empty lines of a bus stream; a line longer than ``limit`` is read past and skipped."""
+    while True:
+        line = fp.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # drop the rest of it, bounded per read
+                line = fp.readline(limit)
+            continue
+        line = line.strip()
+        if line:
+            yield line
+
+
+def _why(e: BaseException) -> str:
+    from sdp_guard.core.text import sanitize_text
+
+    text = str(e) or type(e).__name__
+    return sanitize_text(text, 200)

@@ -94,7 +94,27 @@ class UrllibGetter:
             max_redirections = self.max_redirects
             max_repeats = 2
 
-        opener = urllib.request.build_opener(Redirects)
+        from sdp_guard.adapters.bounded import Deadline, DeadlineExceeded, http_connection
+
+        # One deadline for the whole answer, redirects, status line and headers included: a
+        # peer that sends a byte a second ends here, not never.
+        deadline = Deadline(self.deadline)
+
+        def conn_for(scheme: str) -> Any:
+            def make(host: str, timeout: float = self.timeout, **kw: Any) -> Any:
+                return http_connection(scheme, host, None, timeout, deadline, **kw)
+
+            return make
+
+        class Http(urllib.request.HTTPHandler):
+            def http_open(self, req: Any) -> Any:
+                return self.do_open(conn_for("http"), req)
+
+        class Https(urllib.request.HTTPSHandler):
+            def https_open(self, req: Any) -> Any:
+                return self.do_open(conn_for("https"), req, context=self._context)  # type: ignore[attr-defined]
+
+        opener = urllib.request.build_opener(Redirects, Http, Https)
         req = urllib.request.Request(
             url, headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
         )
@@ -114,9 +134,13 @@ class UrllibGetter:
             raise FetchError(f"{url}: HTTP {e.code} {_reason(e.code)}") from None
         except urllib.error.URLError as e:
             reason = e.reason
+            if isinstance(reason, DeadlineExceeded):
+                raise FetchError(f"{url}: answer not complete within {self.deadline:g} s") from e
             if isinstance(reason, TimeoutError):
                 raise FetchError(f"{url}: no answer within {self.timeout:g} s") from None
             raise FetchError(f"{url}: cannot connect: {reason}") from None
+        except DeadlineExceeded as e:
+            raise FetchError(f"{url}: answer not complete within {self.deadline:g} s") from e
         except TimeoutError:
             raise FetchError(f"{url}: no answer within {self.timeout:g} s") from None
         except (OSError, http.client.HTTPException, ValueError) as e:
@@ -145,6 +169,10 @@ class UrllibGetter:
                             f"{url}: answer is over the limit of {self.max_bytes} bytes"
                         )
                     chunks.append(chunk)
+            except DeadlineExceeded:
+                raise FetchError(
+                    f"{url}: answer not complete within {self.deadline:g} s (too slow)"
+                ) from None
             except TimeoutError:
                 raise FetchError(f"{url}: answer stalled for {self.timeout:g} s") from None
             except (OSError, http.client.HTTPException) as e:
@@ -192,9 +220,10 @@ class DiskCache:
         return os.path.join(self.directory, hashlib.sha256(url.encode()).hexdigest()[:32] + ".json")
 
     def load(self, url: str) -> CacheEntry | None:
+        from sdp_guard.adapters.bounded import loads_json, read_file
+
         try:
-            with open(self._path(url), encoding="utf-8") as f:
-                d = json.load(f)
+            d = loads_json(read_file(self._path(url), 4 * DEFAULT_MAX_BYTES), "mantela cache")
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:

@@ -412,9 +412,20 @@ LANDING = """<!doctype html>
 """
 
 
+# A scraper connects, asks and reads within a second; anything slower or more numerous is a
+# stuck or hostile client, and must not hold threads and file descriptors.
+IDLE_TIMEOUT = 10.0
+MAX_CONNECTIONS = 32
+ACCEPT_PAUSE = 0.5  # after accept() fails (no file descriptors left): no busy loop
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: MetricsServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        self.request.settimeout(IDLE_TIMEOUT)  # per socket operation on the connection
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: " + format, *args)
@@ -473,7 +484,42 @@ class MetricsServer(ThreadingHTTPServer):
         self.timeout = 0  # handle_request() only runs when the socket is readable
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._stopped = threading.Event()
         self._wake_r = self._wake_w = -1
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._accept_failed = False
+        self.refused = 0  # connections closed at once because MAX_CONNECTIONS were open
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError:
+            self._accept_failed = True  # EMFILE/ENFILE: the socket stays readable
+            raise
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.refused += 1
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that resets, stalls or sends garbage is routine: no traceback per client.
+        import sys
+
+        e = sys.exc_info()[1]
+        log.debug("http client %s: %s: %s", client_address, type(e).__name__, e)
 
     @property
     def url(self) -> str:
@@ -483,22 +529,34 @@ class MetricsServer(ThreadingHTTPServer):
 
     def start(self) -> None:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._thread = threading.Thread(target=self._serve, name="metrics-http", daemon=True)
+        # Every descriptor the accept loop needs is taken here, not later in its thread (where
+        # none may be left by then).
+        sel = selectors.DefaultSelector()
+        sel.register(self.socket, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        self._thread = threading.Thread(
+            target=self._serve, args=(sel,), name="metrics-http", daemon=True
+        )
         self._thread.start()
 
-    def _serve(self) -> None:
+    def _serve(self, sel: selectors.BaseSelector) -> None:
         """Accept until stopped. Unlike ``serve_forever`` this never wakes up to poll (it would
         every 0.5 s): only a connection or ``stop()`` wakes it."""
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.socket, selectors.EVENT_READ)
-            sel.register(self._wake_r, selectors.EVENT_READ)
+        with sel:
             while not self._stopping:
                 for key, _ in sel.select():
                     if key.fileobj is self.socket and not self._stopping:
-                        self.handle_request()
+                        try:
+                            self.handle_request()
+                        except OSError:  # no descriptor for its selector either
+                            self._accept_failed = True
+                if self._accept_failed:
+                    self._accept_failed = False
+                    self._stopped.wait(ACCEPT_PAUSE)
 
     def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         if self._thread is not None:
             os.write(self._wake_w, b"x")
             self._thread.join(5)
@@ -514,3 +572,15 @@ def parse_listen(text: str) -> tuple[str, int]:
         raise ValueError(f"expected ADDR:PORT, got {text!r}")
     host = host.strip("[]")
     return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """Pure: does binding ``host`` keep the listener on this machine?"""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False

@@ -26,7 +26,10 @@ import stat
 import urllib.parse
 from typing import Any
 
+from sdp_guard.adapters.bounded import DeadlineExceeded, TooLarge
 from sdp_guard.errors import ApiError, ConfigError
+
+MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a provider list of 10,000 trunks is ~30 MB
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +96,24 @@ def read_token(path: str) -> str:
 class MikoPbxApi:
     """A small synchronous client (stdlib ``http.client``, imported on first use)."""
 
-    def __init__(self, base_url: str, token: str = "", timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, token: str = "", timeout: float = 10.0, deadline: float = 60.0
+    ) -> None:
+        from sdp_guard.config import _http_url
+
+        try:
+            _http_url(base_url)
+        except ValueError as e:
+            raise ConfigError(f"MikoPBX API URL {base_url!r}: {e}") from None
         parts = urllib.parse.urlsplit(base_url if "://" in base_url else f"http://{base_url}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"MikoPBX API URL {base_url!r} is not an http(s) URL")
         self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         self._scheme = parts.scheme
-        self._host = parts.hostname
+        self._host = parts.hostname or ""
         self._port = parts.port
         self._prefix = parts.path.rstrip("/")
         self._token = token
         self.timeout = timeout
+        self.deadline = deadline  # one request, whole answer included
 
     def __repr__(self) -> str:  # never show the token
         return f"MikoPbxApi({self.base_url!r}, token={'set' if self._token else 'none'})"
@@ -114,11 +124,10 @@ class MikoPbxApi:
         """Send one request; return the envelope's ``data``; raise ApiError with a clear message."""
         import http.client
 
-        conn: http.client.HTTPConnection
-        if self._scheme == "https":
-            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout)
-        else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+        from sdp_guard.adapters.bounded import Deadline, http_connection, read_body
+
+        deadline = Deadline(self.deadline)
+        conn = http_connection(self._scheme, self._host, self._port, self.timeout, deadline)
         headers = {"Accept": "application/json"}
         payload = None
         if body is not None:
@@ -131,17 +140,23 @@ class MikoPbxApi:
         try:
             conn.request(method, self._prefix + path, body=payload, headers=headers)
             resp = conn.getresponse()
-            raw = resp.read()
+            raw = read_body(resp, MAX_ANSWER_BYTES, where)
             status = resp.status
-        except TimeoutError:
+        except TimeoutError as e:
+            within = self.deadline if isinstance(e, DeadlineExceeded) else self.timeout
             raise ApiTimeout(
-                f"MikoPBX REST API did not answer within {self.timeout:g} s ({where})", HINT_DOWN
-            ) from None
-        except (ConnectionError, http.client.HTTPException, OSError) as e:
+                f"MikoPBX REST API did not answer within {within:g} s ({where})", HINT_DOWN
+            ) from e
+        except TooLarge as e:
+            raise ApiNotApi(
+                f"MikoPBX REST API: {e}",
+                "is --api-url the MikoPBX web server (REST API v3, MikoPBX 2025 or later)?",
+            ) from e
+        except (ConnectionError, http.client.HTTPException, OSError, ValueError) as e:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
             raise ApiUnreachable(
                 f"MikoPBX REST API is not reachable ({where}): {reason}", HINT_DOWN
-            ) from None
+            ) from e
         finally:
             conn.close()
         return _parse(status, raw, where)
@@ -222,9 +237,11 @@ def flag(v: Any) -> bool:
 
 
 def _parse(status: int, raw: bytes, where: str) -> Any:
+    from sdp_guard.adapters.bounded import loads_json
+
     try:
-        doc = json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, ValueError):
+        doc = loads_json(raw, where) if raw else None
+    except ValueError:
         doc = None
     msgs = _messages(doc)
     detail = f": {msgs}" if msgs else ""
@@ -269,4 +286,6 @@ def _messages(doc: Any) -> str:
                 out.append(str(v))
     elif isinstance(m, list):
         out = [str(x) for x in m]
-    return "; ".join(out)
+    from sdp_guard.core.text import sanitize_text
+
+    return sanitize_text("; ".join(out), 500)

@@ -9,6 +9,7 @@ from typing import Any
 from sdp_guard.adapters.yamlfile import parse_yaml
 from sdp_guard.core.addresses import normalize
 from sdp_guard.core.model import Station
+from sdp_guard.core.text import sanitize_text
 from sdp_guard.errors import RegistryError
 
 _PATH_RE = re.compile(r"\[(\d+)\]|\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -24,25 +25,33 @@ FIELD_HINTS = {
 
 
 def load_registry(path: str) -> tuple[Station, ...]:
+    from sdp_guard.adapters.bounded import TooLarge, read_file
+    from sdp_guard.adapters.yamlfile import decode_yaml
+
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        data = read_file(path)
     except FileNotFoundError:
         raise RegistryError(
             f"registry {path} does not exist",
             "create it (see README: Registry) or pass --registry PATH",
         ) from None
     except OSError as e:
-        raise RegistryError(f"cannot read registry {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise RegistryError(f"registry {path} is not UTF-8 text") from None
-    return parse_registry(text, path)
+        raise RegistryError(f"cannot read registry {path}: {e.strerror or e}") from e
+    except TooLarge as e:
+        raise RegistryError(f"registry {e}") from None
+    return parse_registry(decode_yaml(data, path, RegistryError), path)
 
 
 def parse_registry(text: str, path: str = "stations.yaml") -> tuple[Station, ...]:
     doc = parse_yaml(text, path, RegistryError)
     if doc is None:
-        doc = {"stations": []}
+        # An empty file is far more often a write cut short (or an editor's truncate-then-
+        # write) than a registry emptied on purpose: reading it as "no stations" would clear
+        # every finding.
+        raise RegistryError(
+            f"{path} is empty",
+            "a registry without stations says so: `stations: []`",
+        )
     _validate(doc, text, path)
     stations = tuple(_station(d) for d in doc["stations"])
     _check_unique(stations, text, path)
@@ -98,7 +107,14 @@ def _rule_text(e: Any, field: str) -> str:
     expected = FIELD_HINTS.get(leaf, e.message.split(" must ", 1)[-1])
     if not field:
         return f"expected a mapping with a 'stations' list ({e.message.removeprefix('data ')})"
-    return f"field {field}: expected {expected}, got {e.value!r}"
+    return f"field {field}: expected {expected}, got {_short(e.value)}"
+
+
+def _short(value: Any) -> str:
+    """A value for an error message: bounded however large (or alias-expanded) it is."""
+    import reprlib
+
+    return sanitize_text(reprlib.repr(value), 120)
 
 
 def _hint(e: Any, steps: list[str | int]) -> str:

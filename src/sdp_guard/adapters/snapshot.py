@@ -8,7 +8,6 @@ parsing as a live check. Used for support, bug reports and offline analysis.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,17 +30,20 @@ def make_snapshot(
 
 def load_snapshot(path: str) -> tuple[Any, dict[str, Any]]:
     """(status document, whois documents by address)."""
+    from sdp_guard.adapters.bounded import TooLarge, loads_json, read_file
+
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        doc = loads_json(read_file(path), f"snapshot {path}")
     except FileNotFoundError:
         raise SnapshotError(
             f"snapshot {path} does not exist", "make one with `sdp-guard snapshot -o FILE`"
         ) from None
     except OSError as e:
-        raise SnapshotError(f"cannot read snapshot {path}: {e.strerror}") from None
+        raise SnapshotError(f"cannot read snapshot {path}: {e.strerror or e}") from e
+    except TooLarge as e:
+        raise SnapshotError(f"snapshot {e}") from None
     except ValueError as e:
-        raise SnapshotError(f"snapshot {path} is not valid JSON: {e}") from None
+        raise SnapshotError(f"{e}", "make one with `sdp-guard snapshot -o FILE`") from e
     return parse_snapshot(doc, path)
 
 
@@ -64,21 +66,11 @@ def parse_snapshot(doc: Any, path: str = "snapshot") -> tuple[Any, dict[str, Any
 
 
 def write_json_atomic(path: str, doc: Any, mode: int = 0o600) -> None:
-    """Write to a temp file beside ``path`` and rename: a reader never sees half a file."""
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write through the one atomic writer: a reader never sees half a file."""
+    from sdp_guard.adapters.atomic import write_atomic
+
+    data = json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+    write_atomic(path, data, mode)
 
 
 WhoisFn = Callable[[str], Any]

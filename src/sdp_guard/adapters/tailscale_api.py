@@ -249,16 +249,20 @@ class ControlClient:
             raise ControlApiError(f"control API request failed ({what}): {e}") from None
         if not raw.strip():
             return {}
+        from sdp_guard.adapters.bounded import loads_json
+
         try:
-            return json.loads(raw)
+            return loads_json(raw, "control API answer")
         except ValueError:
             raise ControlApiError(f"control API answered non-JSON ({what})") from None
 
 
 def _message(raw: bytes) -> str:
     """The ``message`` of an error body (``{"message": ...}``), cut short and on one line."""
+    from sdp_guard.adapters.bounded import loads_json
+
     try:
-        doc = json.loads(raw)
+        doc = loads_json(raw, "control API error")
     except ValueError:
         doc = None
     msg = doc.get("message") if isinstance(doc, Mapping) else None

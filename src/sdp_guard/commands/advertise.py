@@ -35,7 +35,6 @@ examples:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import os
@@ -278,11 +277,13 @@ def yaml_entry(
 def _patch_file(
     path: str, ext: dict[str, str], identifier: str | None, dry_run: bool, m: dict[str, str]
 ) -> int:
+    from sdp_guard.adapters.bounded import TooLarge, read_file
     from sdp_guard.core.mantela import PatchError, patch_text
 
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            text = f.read()
+        text = read_file(path, 16 * 1024 * 1024).decode("utf-8")
+    except TooLarge as e:
+        raise InputError(str(e)) from None
     except FileNotFoundError:
         raise InputError(
             f"{path} does not exist", "give the path of your local mantela.json"
@@ -341,33 +342,18 @@ def _patch_file(
 
 def write_with_backup(path: str, old: str, new: str) -> str:
     """Keep ``old`` as ``path.<UTC time>.bak``, then replace ``path`` atomically (same mode)."""
-    st = os.stat(path)
+    from sdp_guard.adapters.atomic import check_target, write_atomic
+
+    st = check_target(path)
+    if st is None:
+        raise InputError(f"{path} does not exist", "give the path of your local mantela.json")
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     backup = f"{path}.{stamp}.bak"
     n = 1
-    while os.path.exists(backup):
+    while os.path.lexists(backup):
         n += 1
         backup = f"{path}.{stamp}-{n}.bak"
-    _write(backup, old, st.st_mode & 0o7777, exclusive=True)
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        _write(tmp, new, st.st_mode & 0o7777, exclusive=False)
-        with contextlib.suppress(OSError):  # not root: the file is ours anyway
-            os.chown(tmp, st.st_uid, st.st_gid)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    mode = st.st_mode & 0o7777
+    write_atomic(backup, old.encode("utf-8"), mode)
+    write_atomic(path, new.encode("utf-8"), mode, owner=(st.st_uid, st.st_gid))
     return backup
-
-
-def _write(path: str, text: str, mode: int, *, exclusive: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(path, flags, mode)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(path, mode)

@@ -5,13 +5,16 @@ secrets, which sync never writes; --offline-db runs also keep a copy of the whol
 state of the run: committed, rolled_back, or applying (interrupted: `sdp-guard rollback ID`
 restores it).
 
-exit codes: 0 listed (also when there are none), 78 configuration problem
+exit codes: 0 listed (also when there are none), 65 some journal is damaged (the others are
+listed), 77 the state directory cannot be read by this user (run as root), 78 configuration
+problem
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -26,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sdp_guard.commands.sync import sync_config
+    from sdp_guard.core.text import sanitize_text
     from sdp_guard.sync.backup import BackupStore
 
     cfg = sync_config(args)
@@ -44,13 +48,18 @@ def run(args: argparse.Namespace) -> int:
         }
         for b in backups
     ]
+    damaged = [{"file": name, "error": why} for name, why in store.damaged]
     if args.json:
-        print(json.dumps({"schema_version": 1, "backups": rows}, indent=2, ensure_ascii=False))
-        return 0
+        doc = {"schema_version": 1, "backups": rows, "damaged": damaged}
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return os.EX_DATAERR if damaged else 0
+    for d in damaged:
+        print(f"sdp-guard: {sanitize_text(d['error'])}", file=sys.stderr)
     if not rows:
         print(f"no backups in {store.dir}", file=sys.stderr)
-        return 0
+        return os.EX_DATAERR if damaged else 0
     for r in rows:
         extra = " +local_net" if r["local_net"] else ""
-        print(f"{r['id']}  {r['status']:<19} {r['mode']:<10} {', '.join(r['providers'])}{extra}")
-    return 0
+        cols = f"{r['id']}  {r['status']:<19} {r['mode']:<10} {', '.join(r['providers'])}{extra}"
+        print(sanitize_text(cols))
+    return os.EX_DATAERR if damaged else 0

@@ -85,15 +85,18 @@ def emit(doc: dict[str, Any], as_json: bool, color_choice: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(args)
-    lang = pick_lang(cfg)
+    lang = "en"
     try:
+        cfg = load_config(args)
+        lang = pick_lang(cfg)
         inputs = load_inputs(args, cfg)
+        return emit(report_document(inputs, lang), args.json, args.color)
     except Exception as e:
-        if args.json and hasattr(e, "message"):
+        # Monitoring parses stdout: with --json it gets one document whatever went wrong (the
+        # error itself is reported on stderr by cli.py).
+        if args.json:
             _unknown_json(e, lang)
         raise
-    return emit(report_document(inputs, lang), args.json, args.color)
 
 
 def _unknown_json(e: Exception, lang: str) -> None:
@@ -108,7 +111,7 @@ def _unknown_json(e: Exception, lang: str) -> None:
         SnapshotError: "tailscale",
     }
     which = next((name for cls, name in failed.items() if isinstance(e, cls)), None)
-    reason = str(e)
+    reason = str(e) if hasattr(e, "message") else f"{type(e).__name__}: {e}"
     sources = {
         name: {"up": False, "detail": reason if name == which else "not checked"}
         for name in ("tailscale", "mikopbx", "registry")

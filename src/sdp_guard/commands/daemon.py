@@ -29,7 +29,7 @@ examples:
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sdp_guard.commands._inputs import add_input_options, load_config, pick_lang
 from sdp_guard.errors import ConfigError
@@ -49,16 +49,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     d.add_argument("--interface", metavar="NAME", help="tailnet interface (default tailscale0)")
     d.add_argument(
-        "--recheck-seconds", metavar="N", type=int, help="safety re-check interval (default 60)"
+        "--recheck-seconds",
+        metavar="N",
+        type=_bounded(1, 86400 * 7, int),
+        help="safety re-check interval (default 60)",
     )
     d.add_argument(
         "--eval-timeout",
         metavar="SECONDS",
-        type=float,
+        type=_bounded(0.05, 600, float),
         default=5.0,
         help="deadline for reading each input in one evaluation (default 5)",
     )
     d.add_argument("--no-netlink", action="store_true", help="do not watch netlink")
+
+
+def _bounded(low: float, high: float, kind: type[int] | type[float]) -> Any:
+    """An argparse type: a finite number within [low, high] (not inf, nan, -1 or 1e12)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            v = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= v <= high:  # also false for nan
+            raise argparse.ArgumentTypeError(f"expected {low:g} to {high:g}, got {text!r}")
+        return v
+
+    return parse
 
 
 def settings(args: argparse.Namespace) -> Settings:

@@ -5,8 +5,9 @@ Goes through the same path as sync: MikoPBX's REST API (or, for a backup made wi
 provider is restored only while it still holds what sync wrote; one someone changed since is
 left alone and reported (exit 75). Interactive runs ask first; scripts pass --yes.
 
-exit codes: 0 restored (or nothing to restore), 1 error, 65 no such backup,
-75 another sync is running or a provider changed since sync, 69 API unreachable
+exit codes: 0 restored (or nothing to restore), 1 error, 65 no such backup (or a damaged one),
+75 another sync is running or a provider changed since sync, 69 API unreachable, 77 the state
+directory cannot be read by this user (run as root)
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ def run(args: argparse.Namespace) -> int:
         backup = store.load(args.id)
     else:
         candidates = [b for b in store.list() if b.status not in ("rolled_back", "planned")]
+        newest_ok = f"{candidates[-1].id}.json" if candidates else ""
+        if store.damaged and store.damaged[-1][0] > newest_ok:
+            # The newest journal is the run an operator means to undo: never skip it silently.
+            name, why = store.damaged[-1]
+            raise InputError(
+                f"no usable backup to roll back: {why}",
+                f"look at {store.dir}/{name}; to restore an older backup pass its ID",
+            )
         if not candidates:
             print(f"nothing to roll back in {store.dir}", file=sys.stderr)
             return 0

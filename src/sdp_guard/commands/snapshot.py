@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from sdp_guard import __version__
     from sdp_guard.adapters.snapshot import make_snapshot, write_json_atomic
 
+    if args.output != "-":
+        from sdp_guard.adapters.atomic import check_target
+
+        check_target(args.output)  # before asking tailscaled anything
     cfg = load_config(args)
     inputs = load_inputs(args, cfg)
     doc = make_snapshot(inputs.raw_status, inputs.raw_whois, now_iso(), f"sdp-guard {__version__}")

@@ -9,6 +9,7 @@ from sdp_guard import __version__
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Severity
 from sdp_guard.core.messages import LANGS, UI, render
+from sdp_guard.core.text import sanitize_text
 
 SCHEMA_VERSION = 1
 STATUS_BY_EXIT = {0: "ok", 1: "warning", 2: "critical", 3: "unknown"}
@@ -150,6 +151,7 @@ def to_text(doc: Mapping[str, Any], *, color: bool = False) -> str:
     """One line per finding plus its remedy, a summary, and perfdata after ``|``."""
     lang = doc.get("lang", "en")
     ui = UI.get(lang, UI["en"])
+    clean = sanitize_text  # names, hosts and messages carry text from outside (DB, registry)
 
     def paint(sev: str, s: str) -> str:
         return f"{_COLORS.get(sev, '')}{s}{_RESET}" if color else s
@@ -165,9 +167,9 @@ def to_text(doc: Mapping[str, Any], *, color: bool = False) -> str:
         sev = f["severity"]
         tag = paint(sev, f"{sev.upper():8}")
         where = " ".join(x for x in (f["provider"], f["station"] and f"[{f['station']}]") if x)
-        lines.append(f"{tag} {f['code']}{' ' + where if where else ''}")
-        lines.append(f"         {f['message']}")
-        lines.append(f"         {ui['remedy']}: {f['remedy']}")
+        lines.append(f"{tag} {f['code']}{' ' + clean(where) if where else ''}")
+        lines.append(f"         {clean(f['message'])}")
+        lines.append(f"         {ui['remedy']}: {clean(f['remedy'])}")
     if not doc["findings"]:
         lines.append(paint("ok", ui["ok"]))
     lines.append("")
@@ -176,5 +178,6 @@ def to_text(doc: Mapping[str, Any], *, color: bool = False) -> str:
         st = p["station"] or ui["unmatched"]
         how = f" ({p['matched_by']})" if p["matched_by"] else ""
         off = " [disabled]" if p["disabled"] else ""
-        lines.append(f"  {p['id']:22} {p['host'] or '-':16} → {st}{how}{off}")
+        pid, host = clean(p["id"]), clean(p["host"] or "-")
+        lines.append(f"  {pid:22} {host:16} → {clean(st)}{how}{off}")
     return "\n".join(lines) + "\n"

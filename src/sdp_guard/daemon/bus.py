@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import logging
 import socket
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sdp_guard.adapters.localapi import BUS_MASK, HOST
+from sdp_guard.adapters.bounded import Deadline, DeadlineSocket, loads_json
+from sdp_guard.adapters.localapi import BUS_MASK, HOST, bus_lines
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,9 @@ class BusWatcher:
             except OSError as e:
                 got_any = False
                 log.debug("watch-ipn-bus: %s", e)
+            except Exception as e:  # whatever the stream sends, the watcher lives on
+                got_any = False
+                log.warning("watch-ipn-bus: unexpected %s; reconnecting", type(e).__name__)
             if self._stop.is_set():
                 break
             if self.connected:
@@ -97,13 +100,17 @@ class BusWatcher:
                 return False
             self._sock = s
         try:
+            # Connect, request and the answer's head share one deadline; then the stream is
+            # quiet between changes and has none.
+            deadline = Deadline(self.connect_timeout)
             s.settimeout(self.connect_timeout)
             s.connect(self.socket_path)
-            s.sendall(
+            ds = DeadlineSocket(s, deadline)
+            ds.sendall(
                 f"GET /localapi/v0/watch-ipn-bus?mask={self.mask} HTTP/1.1\r\n"
                 f"Host: {HOST}\r\nAccept: application/json\r\n\r\n".encode("ascii")
             )
-            resp = http.client.HTTPResponse(s)
+            resp = http.client.HTTPResponse(ds)  # type: ignore[arg-type]
             resp.begin()
             if resp.status != 200:
                 # Said once per status, not per retry: a refusal means changes are seen only at
@@ -117,19 +124,15 @@ class BusWatcher:
                     )
                 return False
             self._last_refusal = 0
-            s.settimeout(None)  # the stream is quiet between changes
+            deadline.lift()
             got_any = False
-            while not self._stop.is_set():
-                line = resp.readline()
-                if not line:
+            for line in bus_lines(resp):
+                if self._stop.is_set():
                     break
-                line = line.strip()
-                if not line:
-                    continue
                 try:
-                    doc = json.loads(line)
-                except ValueError:
-                    log.debug("watch-ipn-bus sent a line that is not JSON")
+                    doc = loads_json(line, "watch-ipn-bus")
+                except ValueError as e:  # not JSON, or nested too deeply: skip this line only
+                    log.debug("%s", e)
                     continue
                 if not got_any:
                     got_any = True

@@ -29,6 +29,8 @@ TEXT: dict[str, dict[str, str]] = {
         "netlink_off": "netlink on {interface} not watched: {error} (the bus and the re-check "
         "still apply)",
         "watch_failed": "cannot watch {path}: {error} (the re-check still applies)",
+        "listen_exposed": "metrics listen on {listen}, not only on loopback: /findings carries "
+        "station names and tailnet addresses; restrict access (firewall) or listen on 127.0.0.1",
     },
     "ja": {
         "appeared": "検出",
@@ -47,6 +49,8 @@ TEXT: dict[str, dict[str, str]] = {
         "listening": "メトリクス http://{listen}/metrics、検出結果 /findings",
         "netlink_off": "{interface} の netlink を監視できません: {error}（バスと定期再確認は有効）",
         "watch_failed": "{path} を監視できません: {error}（定期再確認は有効）",
+        "listen_exposed": "メトリクスがループバック以外の {listen} で待ち受けています。/findings には"
+        "局名と tailnet アドレスが含まれます。ファイアウォールで制限するか 127.0.0.1 で待ち受けてください",
     },
 }
 

@@ -45,11 +45,13 @@ from sdp_guard.adapters.metrics import (
     Snapshot,
     SourceStatus,
     encode_document,
+    is_loopback,
     not_evaluated_document,
 )
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Finding, Severity
 from sdp_guard.core.model import PbxConfig, Station, TailnetView
+from sdp_guard.core.text import sanitize_text
 from sdp_guard.daemon import logtext
 from sdp_guard.daemon.bus import BusWatcher
 from sdp_guard.daemon.coalesce import Pending
@@ -178,6 +180,7 @@ class Daemon:
         self._sel: selectors.BaseSelector | None = None
         self._wake_r = self._wake_w = -1
         self._sync_attempted: str | None = None
+        self._sync_report: Report | None = None  # the last evaluation's, for the auto-sync
         self._signals_installed = False
         self.started = threading.Event()  # set once the listener and watchers are up
         self.iterations = 0  # loop wake-ups (tests: the loop never spins)
@@ -209,6 +212,7 @@ class Daemon:
 
     def _say(self, prio: int, line: str) -> None:
         prefix = f"<{prio}>" if self._journal else ""
+        line = sanitize_text(line)  # names and errors from outside cannot forge journal lines
         try:
             self._stream.write(f"{prefix}sdp-guard: {line}\n")
             self._stream.flush()
@@ -250,6 +254,8 @@ class Daemon:
             ) from None
         self._http.start()
         self._say(PRIO_INFO, self._t("listening", listen=self._http.url.removeprefix("http://")))
+        if not is_loopback(listen[0]):
+            self._say(PRIO_WARNING, self._t("listen_exposed", listen=listen[0] or "*"))
 
     def _start_inotify(self) -> None:
         try:
@@ -335,9 +341,14 @@ class Daemon:
             self._stop_reason = self._stop_reason or signal.Signals(signum).name
 
     def _on_wake(self) -> None:
+        stop = (signal.SIGTERM, signal.SIGINT) if self._signals_installed else ()
         with contextlib.suppress(OSError):
-            while os.read(self._wake_r, 4096):
-                pass
+            while chunk := os.read(self._wake_r, 4096):
+                # The wakeup fd gets every signal's number whatever Python handler ran: a
+                # SIGTERM the sync engine held back while rolling back is honoured here.
+                for signum in stop:
+                    if bytes([signum]) in chunk:
+                        self._stop_reason = self._stop_reason or signal.Signals(signum).name
         now = self._clock()
         while self._inbox:
             kind, detail = self._inbox.popleft()
@@ -399,6 +410,11 @@ class Daemon:
                 if due is not None:
                     self._evaluate(due)
                     self._settle()  # after _evaluate's locals (the inputs it read) are gone
+                    # After the new snapshot is served: a sync's writes and verification take
+                    # seconds, and /findings must not wait for them.
+                    report, self._sync_report = self._sync_report, None
+                    if report is not None and self._stop_reason is None:
+                        self._auto_sync(report)
                 self._watchdog()
             self.notifier.stopping()
             self._say(PRIO_INFO, self._t("stopping", signal=self._stop_reason))
@@ -436,6 +452,9 @@ class Daemon:
             new = self._reload_fn()
         except Error as e:
             self._say(PRIO_ERR, self._t("reload_failed", error=e.message))
+            return
+        except Exception as e:  # whatever the file holds, the running configuration stays
+            self._say(PRIO_ERR, self._t("reload_failed", error=f"{type(e).__name__}: {e}"))
             return
         old = self.settings
         self.settings = replace(new, listen=old.listen, netns=old.netns)
@@ -584,7 +603,7 @@ class Daemon:
                 self._say(prio, logtext.transition_line(t, self.settings.lang))
             self._findings = report.findings
             self._had_complete = True
-            self._auto_sync(report)
+            self._sync_report = report  # the auto-sync runs after this snapshot is served
             self._probe(report)
             doc["probes"] = [r.doc() for r in self._probes.rows()]
         else:
@@ -789,7 +808,7 @@ def _guard(fn: Callable[[], Outcome]) -> Outcome:
     except Error as e:
         return Outcome(False, error=e.message)
     except Exception as e:  # a bug or an unexpected answer: the source is down, the loop lives
-        log.exception("unexpected error while reading an input")
+        log.debug("unexpected error while reading an input", exc_info=True)  # -vv
         return Outcome(False, error=f"{type(e).__name__}: {e}")
 
 

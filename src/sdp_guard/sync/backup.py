@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sdp_guard.errors import Error, InputError, LockedError
+from sdp_guard.errors import Error, InputError, LockedError, NoPermissionError
 
 SCHEMA_VERSION = 1
 SECRET_KEYS = ("secret",)
@@ -69,20 +69,9 @@ def redact(state: dict[str, Any]) -> dict[str, Any]:
 
 def write_private(path: str, data: bytes) -> None:
     """Atomically replace ``path`` with ``data``; the file is 0600 from its first byte."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    from sdp_guard.adapters.atomic import write_atomic
+
+    write_atomic(path, data, 0o600)
 
 
 @dataclass
@@ -133,23 +122,29 @@ class Backup:
             os.unlink(self.states_path)
 
     def replay_states(self) -> None:
+        from sdp_guard.adapters.bounded import read_file
+
         try:
-            with open(self.states_path, encoding="utf-8") as f:
-                lines = f.read().split("\n")
+            lines = read_file(self.states_path).split(b"\n")
         except FileNotFoundError:
             return
+        except (OSError, ValueError) as e:
+            raise InputError(f"step states {self.states_path} are unreadable: {e}") from e
         for line in lines:
             try:
                 rec = json.loads(line)
-                self.doc["providers"][rec["provider"]]["state"] = rec["state"]
-            except (ValueError, KeyError, TypeError):
-                continue  # a torn last line, or an empty one
+                entry = self.doc["providers"][rec["provider"]]
+                if isinstance(entry, dict) and isinstance(rec["state"], str):
+                    entry["state"] = rec["state"]
+            except (ValueError, KeyError, TypeError, RecursionError):
+                continue  # a torn last line (even mid-character), or an empty one
 
 
 class BackupStore:
     def __init__(self, state_dir: str) -> None:
         self.state_dir = state_dir
         self.dir = os.path.join(state_dir, "backups")
+        self.damaged: list[tuple[str, str]] = []  # (file, why) found by the last list()
 
     def create(self, mode: str, target: str, plan: dict[str, Any]) -> Backup:
         ensure_private_dir(self.state_dir)
@@ -174,32 +169,91 @@ class BackupStore:
         }
         return Backup(self, bid, doc)
 
-    def list(self) -> list[Backup]:
-        if not os.path.isdir(self.dir):
+    def _names(self) -> list[str]:
+        try:
+            return sorted(os.listdir(self.dir))
+        except FileNotFoundError:
             return []
+        except PermissionError as e:
+            raise NoPermissionError(
+                f"cannot read the backups in {self.dir}: {e.strerror}",
+                "run as root (sudo), or set state_dir to a directory you can read",
+            ) from e
+        except OSError as e:
+            raise InputError(f"cannot read the backups in {self.dir}: {e.strerror or e}") from e
+
+    def list(self) -> list[Backup]:
+        """Every readable journal; damaged ones are left out (``damaged`` names them)."""
         out = []
-        for name in sorted(os.listdir(self.dir)):
+        self.damaged = []
+        for name in self._names():
             if name.endswith(".json"):
-                with contextlib.suppress(InputError):
+                try:
                     out.append(self.load(name[: -len(".json")]))
+                except NoPermissionError:
+                    raise
+                except InputError as e:
+                    self.damaged.append((name, e.message))
         return out
 
     def load(self, bid: str) -> Backup:
+        from sdp_guard.adapters.bounded import TooLarge, loads_json, read_file
+
         path = os.path.join(self.dir, f"{bid}.json")
-        if "/" in bid or not os.path.exists(path):
+        if "/" in bid or bid.startswith("."):
             raise InputError(
                 f"no backup {bid!r} in {self.dir}", "list them with `sdp-guard backups`"
             )
         try:
-            with open(path, encoding="utf-8") as f:
-                doc = json.load(f)
-        except (OSError, ValueError) as e:
-            raise InputError(f"backup {path} is unreadable: {e}") from None
-        if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
-            raise InputError(f"{path} is not an sdp-guard backup")
+            doc = loads_json(read_file(path), f"backup {path}")
+        except FileNotFoundError:
+            self._names()  # says so when the directory is not ours to read
+            raise InputError(
+                f"no backup {bid!r} in {self.dir}", "list them with `sdp-guard backups`"
+            ) from None
+        except PermissionError as e:
+            raise NoPermissionError(
+                f"cannot read backup {path}: {e.strerror}",
+                "run as root (sudo), or set state_dir to a directory you can read",
+            ) from e
+        except (OSError, TooLarge) as e:
+            raise InputError(f"backup {path} is unreadable: {e}") from e
+        except ValueError as e:
+            raise InputError(f"backup {path} is damaged: {e}") from e
+        problem = journal_problem(doc)
+        if problem:
+            raise InputError(f"{path} is not a usable sdp-guard backup: {problem}")
         backup = Backup(self, bid, doc)
         backup.replay_states()
         return backup
+
+
+def journal_problem(doc: Any) -> str:
+    """Pure: what makes ``doc`` unusable as a journal ("" when nothing does)."""
+    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
+        return f"not a journal of schema_version {SCHEMA_VERSION}"
+    for key, kind in (("id", str), ("status", str), ("mode", str), ("providers", dict)):
+        if not isinstance(doc.get(key), kind):
+            return f"'{key}' is missing or not a {kind.__name__}"
+    for pid, entry in doc["providers"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("state", ""), str):
+            return f"providers[{pid!r}] is not an object with a state"
+        written = entry.get("state") in ("writing", "written", "verified")
+        for key in ("before", "after", "read_back"):
+            # An --offline-db journal restores from its DB copy: no "before" per provider.
+            need = written and (key == "after" or (key == "before" and doc["mode"] != "offline-db"))
+            if (need or key in entry) and not isinstance(entry.get(key), dict | None):
+                return f"providers[{pid!r}].{key} is not an object"
+            if need and not isinstance(entry.get(key), dict):
+                return f"providers[{pid!r}] has no '{key}'"
+        fields = entry.get("fields", [])
+        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+            return f"providers[{pid!r}].fields is not a list of names"
+    if not isinstance(doc.get("local_net"), dict | None):
+        return "'local_net' is not an object"
+    if not isinstance(doc.get("history", []), list):
+        return "'history' is not a list"
+    return ""
 
 
 def _now() -> str:
