@@ -118,7 +118,14 @@ def test_api_dry_run_changes_nothing(
     env: dict[str, str], fake: FakeControl, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rc = run(
-        env, "Station A", "--api-key-file", env["key"], "--api-url", fake.base_url, "--lang", "en"
+        env,
+        "Station A",
+        "--api-key-file",
+        env["key"],
+        "--control-api-url",
+        fake.base_url,
+        "--lang",
+        "en",
     )
     assert rc == 0
     out = capsys.readouterr().out
@@ -135,7 +142,7 @@ def test_api_yes_renumbers(
         "Station A",
         "--api-key-file",
         env["key"],
-        "--api-url",
+        "--control-api-url",
         fake.base_url,
         "--yes",
         "--lang",
@@ -155,7 +162,7 @@ def test_api_address_taken_reports_the_finding(
         "Station A",
         "--api-key-file",
         env["key"],
-        "--api-url",
+        "--control-api-url",
         fake.base_url,
         "--yes",
         "--lang",
@@ -170,12 +177,14 @@ def test_api_key_refused_and_loose_key_file(
     env: dict[str, str], fake: FakeControl, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake.api_key = "tskey-api-other"
-    rc = run(env, "Station A", "--api-key-file", env["key"], "--api-url", fake.base_url, "--yes")
+    rc = run(
+        env, "Station A", "--api-key-file", env["key"], "--control-api-url", fake.base_url, "--yes"
+    )
     assert rc == os.EX_NOPERM
     err = capsys.readouterr().err
     assert "HTTP 401" in err and KEY not in err
     os.chmod(env["key"], 0o640)
-    rc = run(env, "Station A", "--api-key-file", env["key"], "--api-url", fake.base_url)
+    rc = run(env, "Station A", "--api-key-file", env["key"], "--control-api-url", fake.base_url)
     assert rc == os.EX_NOPERM and "chmod 600" in capsys.readouterr().err
 
 

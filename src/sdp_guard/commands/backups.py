@@ -28,11 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sdp_guard.commands.sync import sync_config
+    from sdp_guard.commands._write import write_config
     from sdp_guard.core.text import sanitize_text
     from sdp_guard.sync.backup import BackupStore
 
-    cfg = sync_config(args)
+    cfg = write_config(args)
     store = BackupStore(str(cfg.get("state_dir")))
     backups = store.list()
     rows: list[dict[str, Any]] = [

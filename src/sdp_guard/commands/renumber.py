@@ -30,6 +30,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from sdp_guard.commands._write import add_write_options
 from sdp_guard.core.model import Station, TailnetView
 from sdp_guard.errors import InputError, UsageError
 
@@ -80,6 +81,15 @@ TEXT: dict[str, dict[str, Any]] = {
         "noadv": "no advertised address is known for {peer}",
         "noadv_fix": "add the station to stations.yaml (or ask its owner to run `sdp-guard "
         "advertise` and publish it), or pass --address IPV4",
+        "plan": 'would send POST /api/v2/device/{device}/ip {{"ipv4": "{advertised}"}} for '
+        "{machine} (now {current}).",
+        "confirm": "Give {machine} the address {advertised} now? [y/N] ",
+        "not_applied_tty": "Not renumbered: no terminal to confirm on; add --yes to do it.",
+        "declined": "Not renumbered.",
+        "deprecated": "renumber --api-url is deprecated: use --control-api-url (--api-url means "
+        "MikoPBX's web server in sync and rollback)",
+        "two_urls": "--api-url and --control-api-url disagree; --api-url is the deprecated "
+        "spelling of --control-api-url",
     },
     "ja": {
         "title": "自局 tailnet での {machine} のアドレス変更（TC25 手順 1〜3）",
@@ -121,6 +131,15 @@ TEXT: dict[str, dict[str, Any]] = {
         "noadv": "{peer} の周知アドレスがわかりません",
         "noadv_fix": "stations.yaml に局を追加する（または所有者に `sdp-guard advertise` で周知"
         "してもらう）か、--address IPV4 を指定してください",
+        "plan": "{machine}（現在 {current}）について POST /api/v2/device/{device}/ip "
+        '{{"ipv4": "{advertised}"}} を送ります。',
+        "confirm": "{machine} のアドレスを今 {advertised} に変更しますか？ [y/N] ",
+        "not_applied_tty": "未変更: 確認できる端末がありません。実行するには --yes を付けてください。",
+        "declined": "変更しませんでした。",
+        "deprecated": "renumber の --api-url は廃止予定です。--control-api-url を使ってください"
+        "（sync と rollback では --api-url は MikoPBX の Web サーバーを指します）",
+        "two_urls": "--api-url と --control-api-url が食い違っています。--api-url は "
+        "--control-api-url の古い書き方です",
     },
 }
 
@@ -144,9 +163,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     api.add_argument(
         "--api-key-file", metavar="FILE", help="file (mode 0600) holding a tskey-api-… token"
     )
-    api.add_argument("--yes", action="store_true", help="really change the address (else dry run)")
     api.add_argument("--tailnet", default="-", help="tailnet name (default '-': the key's own)")
-    api.add_argument("--api-url", default=None, help=argparse.SUPPRESS)  # tests
+    api.add_argument(
+        "--control-api-url",
+        metavar="URL",
+        default=None,
+        help="Tailscale control API (default https://api.tailscale.com)",
+    )
+    # Deprecated spelling of --control-api-url (elsewhere --api-url means MikoPBX's web server).
+    api.add_argument("--api-url", dest="old_api_url", default=None, help=argparse.SUPPRESS)
+    w = p.add_argument_group("writing (with --api-key-file)")
+    add_write_options(w)
 
 
 @dataclass(frozen=True)
@@ -160,12 +187,18 @@ class Target:
 
 def run(args: argparse.Namespace) -> int:
     from sdp_guard.commands._inputs import load_config, pick_lang
+    from sdp_guard.commands._write import emit_json, stderr_warning
 
     cfg = load_config(args)
     if args.registry:
         cfg = cfg.with_overrides({"registry.file": args.registry})
     lang = pick_lang(cfg)
     t = TEXT[lang]
+    if args.old_api_url:
+        if args.control_api_url and args.control_api_url != args.old_api_url:
+            raise UsageError(t["two_urls"])
+        stderr_warning(t["deprecated"])
+        args.control_api_url = args.control_api_url or args.old_api_url
     if args.yes and not args.api_key_file:
         raise UsageError("--yes goes with --api-key-file FILE")
     view = _view(args, cfg)
@@ -179,20 +212,38 @@ def run(args: argparse.Namespace) -> int:
         "holder": target.holder,
         "url": ADMIN_URL,
     }
-    out = sys.stdout
+    # With --json the operator text goes to stderr and stdout carries one document.
+    out = sys.stderr if args.json else sys.stdout
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "peer": args.peer,
+        "station": target.station,
+        "machine": target.machine,
+        "current": target.current or None,
+        "advertised": target.advertised,
+        "holder": target.holder or None,
+        "device": None,
+        "outcome": "",
+        "applied": False,
+    }
+    rc = 0
     if not target.current:
         out.write(t["absent"].format(**fmt) + "\n" + t["absent_fix"].format(**fmt) + "\n")
-        return 1
-    if target.current == target.advertised:
+        doc["outcome"], rc = "peer-not-in-tailnet", 1
+    elif target.current == target.advertised:
         out.write(t["same"].format(**fmt) + "\n")
-        return 0
-    if target.holder:
+        doc["outcome"] = "nothing-to-do"
+    elif target.holder:
         out.write(t["taken"].format(**fmt) + "\n" + t["taken_fix"].format(**fmt) + "\n")
-        return 1
-    if not args.api_key_file:
+        doc["outcome"], rc = "advertised-address-taken", 1
+    elif not args.api_key_file:
         out.write(procedure(fmt, t))
-        return 0
-    return _via_api(args, target, fmt, t)
+        doc["outcome"] = "procedure"
+    else:
+        rc = _via_api(args, target, fmt, t, out, doc)
+    if args.json:
+        emit_json(doc)
+    return rc
 
 
 def procedure(fmt: dict[str, str], t: dict[str, Any]) -> str:
@@ -291,7 +342,12 @@ def resolve(
 
 
 def _via_api(
-    args: argparse.Namespace, target: Target, fmt: dict[str, str], t: dict[str, Any]
+    args: argparse.Namespace,
+    target: Target,
+    fmt: dict[str, str],
+    t: dict[str, Any],
+    out: Any,
+    doc: dict[str, Any],
 ) -> int:
     from sdp_guard.adapters.tailscale_api import (
         DEFAULT_BASE_URL,
@@ -300,10 +356,11 @@ def _via_api(
         ControlClient,
         read_api_key,
     )
+    from sdp_guard.commands._write import decide
 
     client = ControlClient(
         read_api_key(args.api_key_file),
-        base_url=args.api_url or DEFAULT_BASE_URL,
+        base_url=args.control_api_url or DEFAULT_BASE_URL,
         tailnet=args.tailnet,
     )
     devices = client.devices()
@@ -313,17 +370,31 @@ def _via_api(
     holder = next((d for d in devices if d.ipv4 == target.advertised), None)
     if holder is not None:
         fmt = {**fmt, "holder": holder.machine_name or holder.api_id}
-        sys.stdout.write(t["taken"].format(**fmt) + "\n" + t["taken_fix"].format(**fmt) + "\n")
+        out.write(t["taken"].format(**fmt) + "\n" + t["taken_fix"].format(**fmt) + "\n")
+        doc.update(holder=fmt["holder"], outcome="advertised-address-taken")
         return 1
     fmt = {**fmt, "device": device.api_id}
-    if not args.yes:
-        sys.stdout.write(t["dry"].format(**fmt) + "\n" + t["calls"].format(**fmt) + "\n")
+    doc["device"] = device.api_id
+    if args.dry_run or not (args.yes or sys.stdin.isatty()):
+        out.write(t["dry"].format(**fmt) + "\n" + t["calls"].format(**fmt) + "\n")
+        doc["outcome"] = "dry-run"
+    else:
+        out.write(t["plan"].format(**fmt) + "\n" + t["calls"].format(**fmt) + "\n")
+    if args.dry_run:
+        return 0
+    decision = decide(
+        args, t["confirm"].format(**fmt), t["not_applied_tty"], t["declined"].format(**fmt)
+    )
+    if decision != "yes":
+        doc["outcome"] = "not-applied"
         return 0
     try:
         client.set_ipv4(device, target.advertised)
     except AddressTakenError:
         fmt = {**fmt, "holder": "?"}
-        sys.stdout.write(t["taken"].format(**fmt) + "\n" + t["taken_fix"].format(**fmt) + "\n")
+        out.write(t["taken"].format(**fmt) + "\n" + t["taken_fix"].format(**fmt) + "\n")
+        doc["outcome"] = "advertised-address-taken"
         return 1
-    sys.stdout.write(t["done"].format(**fmt) + "\n" + t["next"].format(**fmt) + "\n")
+    out.write(t["done"].format(**fmt) + "\n" + t["next"].format(**fmt) + "\n")
+    doc.update(outcome="renumbered", applied=True)
     return 0

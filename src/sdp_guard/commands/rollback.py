@@ -3,25 +3,32 @@
 Goes through the same path as sync: MikoPBX's REST API (or, for a backup made with
 --offline-db, the DB of the stopped MikoPBX), one provider at a time, with compare-and-swap: a
 provider is restored only while it still holds what sync wrote; one someone changed since is
-left alone and reported (exit 75). Interactive runs ask first; scripts pass --yes.
+left alone and reported (exit 75).
 
-exit codes: 0 restored (or nothing to restore), 1 error, 65 no such backup (or a damaged one),
-75 another sync is running or a provider changed since sync, 69 API unreachable, 77 the state
-directory cannot be read by this user (run as root)
+Interactive runs ask first; --yes never asks (scripts need it). Without a terminal and without
+--yes nothing is restored: it says so on stderr and exits 0. --dry-run shows what would be
+restored; --json prints one JSON document on stdout (the backup, what it would restore, and the
+result).
+
+exit codes: 0 restored (or nothing to restore, or not asked to), 1 error, 65 no such backup (or
+a damaged one), 75 another sync is running or a provider changed since sync, 69 API
+unreachable, 77 the state directory cannot be read by this user (run as root)
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from sdp_guard.commands._inputs import add_config_option
+from sdp_guard.commands._write import add_write_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
     p.add_argument("id", nargs="?", metavar="ID", help="backup id from `sdp-guard backups`")
-    p.add_argument("--yes", "-y", action="store_true", help="restore without asking")
+    add_write_options(p.add_argument_group("writing"))
     p.add_argument("--api-url", metavar="URL", help="MikoPBX web server (default http://127.0.0.1)")
     p.add_argument("--state-dir", metavar="DIR", help="default /var/lib/sdp-guard")
     p.add_argument("--db", metavar="PATH", help="the DB, for backups made with --offline-db")
@@ -30,70 +37,65 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sdp_guard.commands._inputs import pick_lang
-    from sdp_guard.commands.sync import confirm, make_api, sync_config
-    from sdp_guard.errors import ConflictError, Error, InputError, UsageError
-    from sdp_guard.sync.backup import BackupStore, sync_lock
-    from sdp_guard.sync.engine import Outcome, rollback, signals_deferred
+    from sdp_guard.commands._write import (
+        decide,
+        emit_json,
+        stderr_line,
+        stderr_warning,
+        write_config,
+        write_target,
+    )
+    from sdp_guard.errors import ConflictError, Error
+    from sdp_guard.sync.service import WriteService, outcome_dict, restorable
     from sdp_guard.sync.texts import t
 
-    cfg = sync_config(args)
+    cfg = write_config(args)
     lang = pick_lang(cfg)
-    state_dir = str(cfg.get("state_dir"))
-    store = BackupStore(state_dir)
-    if args.id:
-        backup = store.load(args.id)
-    else:
-        candidates = [b for b in store.list() if b.status not in ("rolled_back", "planned")]
-        newest_ok = f"{candidates[-1].id}.json" if candidates else ""
-        if store.damaged and store.damaged[-1][0] > newest_ok:
-            # The newest journal is the run an operator means to undo: never skip it silently.
-            name, why = store.damaged[-1]
-            raise InputError(
-                f"no usable backup to roll back: {why}",
-                f"look at {store.dir}/{name}; to restore an older backup pass its ID",
-            )
-        if not candidates:
-            print(f"nothing to roll back in {store.dir}", file=sys.stderr)
-            return 0
-        backup = candidates[-1]
-    pids = [
-        p
-        for p, e in backup.doc.get("providers", {}).items()
-        if e.get("state") in ("writing", "written", "verified", "unknown")
-    ]
-    ln = backup.doc.get("local_net") or {}
+    service = WriteService(write_target(cfg), lang=lang, progress=stderr_line, warn=stderr_warning)
+    backup = service.pick_backup(args.id)
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "backup": None,
+        "restore": None,
+        "applied": False,
+        "result": None,
+    }
+
+    def finish() -> int:
+        if args.json:
+            emit_json(doc)
+        return 0
+
+    if backup is None:
+        print(f"nothing to roll back in {service.store.dir}", file=sys.stderr)
+        return finish()
+    pids, local_net = restorable(backup)
+    doc["backup"] = {"id": backup.id, "status": backup.status, "mode": backup.doc.get("mode")}
+    doc["restore"] = {"providers": pids, "local_net": local_net}
     print(
         f"backup {backup.id} ({backup.status}, {backup.doc.get('mode')}): {', '.join(pids) or '-'}",
         file=sys.stderr,
     )
-    if not pids and ln.get("state") not in ("writing", "written"):
+    if not pids and not local_net:
         print("nothing this backup wrote is left to restore", file=sys.stderr)
-        return 0
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError("not restored: no terminal to confirm on; add --yes")
-        if not confirm(t(lang, "confirm_rollback", id=backup.id)):
-            print(t(lang, "declined"), file=sys.stderr)
-            return 0
-    out = Outcome(backup_id=backup.id)
-    with sync_lock(state_dir):
-        if backup.doc.get("mode") == "offline-db":
-            from sdp_guard.sync.offline import rollback_offline
-
-            db = args.db or str(backup.doc.get("target") or "")
-            if not db:
-                raise InputError("this backup was made with --offline-db; pass --db PATH")
-            api = make_api(cfg)
-            if api.answers():
-                raise UsageError(
-                    f"MikoPBX answers at {api.base_url}: an --offline-db backup can only be "
-                    "restored while MikoPBX is stopped"
-                )
-            rollback_offline(db, backup, out)
-        else:
-            api = make_api(cfg)
-            with signals_deferred():
-                rollback(api, backup, out, lambda m: print(f"sdp-guard: {m}", file=sys.stderr))
+        return finish()
+    if args.dry_run:
+        if not args.json:
+            print(t(lang, "dry_run_rollback"))
+        return finish()
+    decision = decide(
+        args,
+        t(lang, "confirm_rollback", id=backup.id),
+        t(lang, "not_restored_tty"),
+        t(lang, "declined_rollback"),
+    )
+    if decision != "yes":
+        return finish()
+    out = service.restore(backup, db=args.db or "")
+    doc["applied"] = True
+    doc["result"] = outcome_dict(out)
+    if args.json:
+        emit_json(doc)
     if out.rolled_back:
         print(t(lang, "rolled_back", pids=", ".join(out.rolled_back)), file=sys.stderr)
     if out.rollback_failed:

@@ -36,20 +36,25 @@ exit codes:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from sdp_guard.commands._inputs import add_input_options, load_config, load_inputs, pick_lang
+from sdp_guard.commands._inputs import add_input_options, load_inputs, pick_lang
+from sdp_guard.commands._write import add_write_options, decide, emit_json, write_config
 
 EXIT_ON_INPUT_ERROR = 1
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_input_options(p)
+    g = p.add_argument_group("writing")
+    add_write_options(g)
+    g.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="with --dry-run: exit 2 when changes are pending (0 none, 1 error)",
+    )
     g = p.add_argument_group("sync")
-    g.add_argument("--dry-run", action="store_true", help="show the plan and write nothing")
-    g.add_argument("--yes", "-y", action="store_true", help="apply without asking")
     g.add_argument(
         "--fallback",
         choices=("media-address",),
@@ -74,48 +79,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write the DB of a stopped MikoPBX directly (refused while its API answers)",
     )
-    g.add_argument("--json", action="store_true", help="the plan (and result) as JSON on stdout")
-    g.add_argument(
-        "--detailed-exitcode",
-        action="store_true",
-        help="with --dry-run: exit 2 when changes are pending (0 none, 1 error)",
-    )
-
-
-def sync_config(args: argparse.Namespace) -> Any:
-    cfg = load_config(args)
-    return cfg.with_overrides(
-        {
-            "mikopbx.api_url": getattr(args, "api_url", None),
-            "state_dir": getattr(args, "state_dir", None),
-        }
-    )
-
-
-def make_api(cfg: Any) -> Any:
-    from sdp_guard.adapters.mikopbx_api import MikoPbxApi, read_token
-
-    token_file = str(cfg.get("mikopbx.api_token_file") or "")
-    token = read_token(token_file) if token_file else ""
-    return MikoPbxApi(str(cfg.get("mikopbx.api_url")), token)
-
-
-def confirm(prompt: str) -> bool:
-    try:
-        return input(prompt).strip().lower() in ("y", "yes", "はい")
-    except EOFError:
-        return False
 
 
 def run(args: argparse.Namespace) -> int:
+    from sdp_guard.commands._write import stderr_line, stderr_warning, write_target
     from sdp_guard.core.diagnose import evaluate
     from sdp_guard.core.plan import plan_sync
     from sdp_guard.errors import UsageError
+    from sdp_guard.sync.service import WriteService, outcome_dict
     from sdp_guard.sync.texts import render_plan, t
 
     if args.detailed_exitcode and not args.dry_run:
         raise UsageError("--detailed-exitcode goes with --dry-run")
-    cfg = sync_config(args)
+    cfg = write_config(args)
     lang = pick_lang(cfg)
     inputs = load_inputs(args, cfg)
     report = evaluate(inputs.pbx, inputs.stations, inputs.view)
@@ -127,7 +103,12 @@ def run(args: argparse.Namespace) -> int:
         include_disabled=args.include_disabled,
         through_api=not args.offline_db,
     )
-    doc: dict[str, Any] = {"schema_version": 1, "plan": plan.to_dict(), "result": None}
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "plan": plan.to_dict(),
+        "applied": False,
+        "result": None,
+    }
     err = sys.stderr
     if not args.json:
         sys.stdout.write(render_plan(plan, lang))
@@ -136,74 +117,24 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(t(lang, "nothing" if plan.is_empty else "dry_run"))
         else:
-            print(json.dumps(doc, indent=2, ensure_ascii=False))
+            emit_json(doc)
         return pending
     if plan.local_net_change is not None:
         print(t(lang, "restart"), file=err)
         if not args.yes:
             raise UsageError(t(lang, "needs_yes"))
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print(t(lang, "not_applied_tty"), file=err)
-            if args.json:
-                print(json.dumps(doc, indent=2, ensure_ascii=False))
-            return 0
-        if not confirm(t(lang, "confirm")):
-            print(t(lang, "declined"), file=err)
-            return 0
-    outcome = apply(args, cfg, plan)
+    decision = decide(args, t(lang, "confirm"), t(lang, "not_applied_tty"), t(lang, "declined"))
+    if decision != "yes":
+        if args.json:
+            emit_json(doc)
+        return 0
+    service = WriteService(write_target(cfg), lang=lang, progress=stderr_line, warn=stderr_warning)
+    outcome = service.apply(plan, offline_db=cfg.db_path if args.offline_db else "")
+    doc["applied"] = True
     doc["result"] = outcome_dict(outcome)
     if args.json:
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        emit_json(doc)
     return report_outcome(outcome, lang, offline=args.offline_db)
-
-
-def apply(args: argparse.Namespace, cfg: Any, plan: Any) -> Any:
-    from sdp_guard.errors import UsageError
-    from sdp_guard.sync.backup import BackupStore, sync_lock
-
-    state_dir = str(cfg.get("state_dir"))
-    api = make_api(cfg)
-    progress = _progress
-    with sync_lock(state_dir):
-        store = BackupStore(state_dir)
-        for b in store.list()[-3:]:
-            if b.status in ("applying", "applied", "rolling_back"):
-                print(
-                    f"sdp-guard: warning: sync run {b.id} did not finish ({b.status}); "
-                    f"`sdp-guard rollback {b.id}` restores what it wrote",
-                    file=sys.stderr,
-                )
-        if args.offline_db:
-            from sdp_guard.sync.offline import apply_offline
-
-            if api.answers():
-                raise UsageError(
-                    f"MikoPBX answers at {api.base_url}: --offline-db is only for a stopped MikoPBX",
-                    "drop --offline-db to write through the API, or stop MikoPBX first",
-                )
-            return apply_offline(cfg.db_path, store, plan, progress)
-        from sdp_guard.sync.engine import ApiSync
-
-        return ApiSync(api, store, plan, progress).run()
-
-
-def _progress(msg: str) -> None:
-    print(f"sdp-guard: {msg}", file=sys.stderr)
-
-
-def outcome_dict(o: Any) -> dict[str, Any]:
-    return {
-        "ok": o.ok,
-        "backup": o.backup_id,
-        "written": o.written,
-        "verified": o.verified,
-        "skipped": [{"provider": p, "reason": r} for p, r in o.skipped],
-        "local_net": o.local_net,
-        "rolled_back": o.rolled_back,
-        "rollback_failed": [{"provider": p, "reason": r} for p, r in o.rollback_failed],
-        "error": o.error or None,
-    }
 
 
 def report_outcome(o: Any, lang: str, *, offline: bool = False) -> int:

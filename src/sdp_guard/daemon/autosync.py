@@ -3,13 +3,15 @@
 The daemon decides *whether*: a plan from a view in which every source is up, restricted to the
 ``host`` and ``additional_hosts`` changes (``plan_sync`` plans those only once the peer already
 has its advertised address in our tailnet). Never the media-address fallback, never local_net.
-The write goes through the same engine as ``sdp-guard sync`` (:class:`~sdp_guard.sync.engine.
-ApiSync`: lock, backup, compare-and-swap, REST PATCH, verify, roll back), so the daemon writes
-to MikoPBX in no other way than the command does.
+The write goes through the same service as ``sdp-guard sync`` (:class:`~sdp_guard.sync.service.
+WriteService`: API, lock, backup, compare-and-swap, REST PATCH, verify, roll back, and the warning
+about a run that did not finish), so the daemon writes to MikoPBX in no other way than the
+command does.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +19,8 @@ from sdp_guard import config as config_mod
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.model import PbxConfig
 from sdp_guard.core.plan import EXTRA_HOSTS, HOST, Plan, plan_sync
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,20 +40,24 @@ def host_plan(pbx: PbxConfig, report: Report) -> Plan:
 
 
 def apply(
-    cfg: config_mod.Config, plan: Plan, progress: Callable[[str], None] = lambda s: None
+    cfg: config_mod.Config,
+    plan: Plan,
+    progress: Callable[[str], None] = lambda s: None,
+    warn: Callable[[str], None] | None = None,
+    lang: str = "en",
 ) -> Result:
     """Run the plan through MikoPBX's REST API (must be called on the main thread: the engine
-    turns SIGTERM into a rollback while it writes)."""
-    from sdp_guard.adapters.mikopbx_api import MikoPbxApi, read_token
-    from sdp_guard.sync.backup import BackupStore, sync_lock
-    from sdp_guard.sync.engine import ApiSync
+    turns SIGTERM into a rollback while it writes). ``warn`` (default: a log warning) hears of
+    an earlier run that did not finish."""
+    from sdp_guard.sync.service import Target, WriteService
 
-    token_file = str(cfg.get("mikopbx.api_token_file") or "")
-    token = read_token(token_file) if token_file else ""
-    api = MikoPbxApi(str(cfg.get("mikopbx.api_url")), token)
-    state_dir = str(cfg.get("state_dir"))
-    with sync_lock(state_dir):
-        out = ApiSync(api, BackupStore(state_dir), plan, progress).run()
+    target = Target(
+        api_url=str(cfg.get("mikopbx.api_url")),
+        token_file=str(cfg.get("mikopbx.api_token_file") or ""),
+        state_dir=str(cfg.get("state_dir")),
+    )
+    service = WriteService(target, lang=lang, progress=progress, warn=warn or _log_warning)
+    out = service.apply(plan)
     skipped = "; ".join(f"{p}: {why}" for p, why in out.skipped)
     error = "; ".join(x for x in (out.error, skipped) if x)
     return Result(
@@ -59,3 +67,7 @@ def apply(
         error=error,
         interrupted=out.interrupted,
     )
+
+
+def _log_warning(msg: str) -> None:
+    log.warning("auto-sync: %s", msg)

@@ -726,7 +726,13 @@ class Daemon:
             self._say(PRIO_WARNING, self._t("sync_failed", error="not on the main thread"))
             return
         try:
-            res = autosync.apply(self.settings.cfg, plan, lambda m: log.info("auto-sync: %s", m))
+            res = autosync.apply(
+                self.settings.cfg,
+                plan,
+                lambda m: log.info("auto-sync: %s", m),
+                warn=lambda m: self._say(PRIO_WARNING, f"auto-sync: {m}"),
+                lang=self.settings.lang,
+            )
         except Error as e:
             self._counters.syncs["failed"] += 1
             self._say(PRIO_ERR, self._t("sync_failed", error=e.message))

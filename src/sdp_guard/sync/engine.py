@@ -160,7 +160,7 @@ def patch_body(current: dict[str, Any], values: dict[str, Value]) -> dict[str, A
 
 
 @dataclass
-class Outcome:
+class WriteOutcome:
     backup_id: str | None = None
     written: list[str] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
@@ -215,12 +215,12 @@ class ApiSync:
         self.store = store
         self.plan = plan
         self.progress = progress
-        self.outcome = Outcome()
+        self.outcome = WriteOutcome()
         self.backup: Backup | None = None
         # how long a timed-out write is watched for landing late
         self.settle = SETTLE_FACTOR * api.timeout
 
-    def run(self) -> Outcome:
+    def run(self) -> WriteOutcome:
         plan, out = self.plan, self.outcome
         before: dict[str, dict[str, Any]] = {}
         for pid in plan.provider_ids:
@@ -377,8 +377,11 @@ class ApiSync:
 
 
 def rollback(
-    api: MikoPbxApi, backup: Backup, out: Outcome, progress: Callable[[str], None] = lambda s: None
-) -> Outcome:
+    api: MikoPbxApi,
+    backup: Backup,
+    out: WriteOutcome,
+    progress: Callable[[str], None] = lambda s: None,
+) -> WriteOutcome:
     """Undo what ``backup`` recorded, newest first, each provider with compare-and-swap."""
     backup.set_status("rolling_back")
     ln = backup.doc.get("local_net")

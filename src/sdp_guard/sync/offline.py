@@ -22,7 +22,7 @@ from sdp_guard.sync.backup import Backup, BackupStore
 from sdp_guard.sync.engine import (
     TAILNET_DESCRIPTION,
     TAILNET_RULES,
-    Outcome,
+    WriteOutcome,
     differs,
     signals_deferred,
 )
@@ -103,8 +103,8 @@ def _write_hosts(conn: sqlite3.Connection, pid: str, new: tuple[str, ...]) -> No
 
 def apply_offline(
     db_path: str, store: BackupStore, plan: Plan, progress: Callable[[str], None] = lambda s: None
-) -> Outcome:
-    out = Outcome()
+) -> WriteOutcome:
+    out = WriteOutcome()
     backup = store.create("offline-db", db_path, plan.to_dict())
     copy_db(db_path, backup.db_copy)
     for pid in plan.provider_ids:
@@ -287,7 +287,7 @@ def _local_net(conn: sqlite3.Connection) -> str:
 TABLES = (("m_Providers", "uniqid"), ("m_Sip", "uniqid"), ("m_SipHosts", "provider_id"))
 
 
-def rollback_offline(db_path: str, backup: Backup, out: Outcome) -> Outcome:
+def rollback_offline(db_path: str, backup: Backup, out: WriteOutcome) -> WriteOutcome:
     """Restore the touched rows from the backup copy (CAS: only rows still as sync wrote them)."""
     copy = backup.db_copy
     if not os.path.exists(copy):

@@ -14,6 +14,13 @@ T: dict[str, dict[str, str]] = {
         "confirm_rollback": "Restore these providers from backup {id}? [y/N] ",
         "not_applied_tty": "Not applied: no terminal to confirm on; add --yes to apply.",
         "declined": "Not applied.",
+        "not_restored_tty": "Not restored: no terminal to confirm on; add --yes to restore.",
+        "declined_rollback": "Not restored.",
+        "dry_run_rollback": "Dry run: nothing restored.",
+        "unfinished": (
+            "sync run {id} did not finish ({status}); `sdp-guard rollback {id}` restores what "
+            "it wrote"
+        ),
         "restart": (
             "WARNING: adding 100.64.0.0/10 as a local network makes MikoPBX restart Asterisk: "
             "every call in progress drops."
@@ -42,6 +49,13 @@ T: dict[str, dict[str, str]] = {
         "confirm_rollback": "バックアップ {id} からこれらのプロバイダを復元しますか？ [y/N] ",
         "not_applied_tty": "未適用: 確認できる端末がありません。適用するには --yes を付けてください。",
         "declined": "適用しませんでした。",
+        "not_restored_tty": "未復元: 確認できる端末がありません。復元するには --yes を付けてください。",
+        "declined_rollback": "復元しませんでした。",
+        "dry_run_rollback": "ドライラン: 何も復元していません。",
+        "unfinished": (
+            "同期 {id} は完了していません（{status}）。`sdp-guard rollback {id}` で"
+            "書き込んだ内容を元に戻せます"
+        ),
         "restart": (
             "警告: 100.64.0.0/10 をローカルネットワークに追加すると MikoPBX は Asterisk を"
             "再起動します。通話中の呼はすべて切断されます。"
