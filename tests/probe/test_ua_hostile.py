@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from sdp_guard.adapters.probe_ua import Call, Outcome, place_call
+from sdp_guard.adapters.probe_ua import Call, CallOutcome, place_call
 from sdp_guard.core import rtp, sip
 
 
@@ -72,7 +72,7 @@ def peer() -> Iterator[Callable[[Script], int]]:
         s.close()
 
 
-def call(port: int, seconds: float = 1.0) -> tuple[str, Outcome]:
+def call(port: int, seconds: float = 1.0) -> tuple[str, CallOutcome]:
     out = place_call(Call("127.0.0.1", port, "186", "127.0.0.1", "127.0.0.1", seconds))
     return rtp.verdict(out.answered, out.stats), out
 

@@ -60,7 +60,7 @@ class Call(NamedTuple):
     secret: Secret | None = None
 
 
-class Outcome(NamedTuple):
+class CallOutcome(NamedTuple):
     answered: bool
     sip_status: int  # 0: no response at all
     reason: str  # printable reason phrase of the final response (or why there was none)
@@ -255,7 +255,7 @@ class _UA:
 
     # -- the call --------------------------------------------------------------------------
 
-    def run(self) -> Outcome:
+    def run(self) -> CallOutcome:
         seq = 1
         resp, branch, provisional = self.invite(seq, [])
         authenticated = False
@@ -351,8 +351,8 @@ class _UA:
 
     def _outcome(
         self, answered: bool, status: int, reason: str, stats: rtp.Stats, media: str, auth: bool
-    ) -> Outcome:
-        return Outcome(
+    ) -> CallOutcome:
+        return CallOutcome(
             answered=answered,
             sip_status=status,
             reason=reason,
@@ -379,7 +379,7 @@ def _is_v4(addr: str) -> bool:
     return True
 
 
-def place_call(call: Call) -> Outcome:
+def place_call(call: Call) -> CallOutcome:
     """One probe call. Raises OSError when the sockets cannot be bound (a wrong --bind)."""
     ua = _UA(call)
     try:
@@ -388,4 +388,4 @@ def place_call(call: Call) -> Outcome:
         ua.close()
 
 
-__all__ = ["Call", "Outcome", "Secret", "place_call"]
+__all__ = ["Call", "CallOutcome", "Secret", "place_call"]

@@ -23,7 +23,7 @@ from sdp_guard.commands._inputs import load_config, load_inputs, pick_lang
 
 if TYPE_CHECKING:
     from sdp_guard.demo import DemoFiles
-from sdp_guard.commands.check import emit, report_document
+from sdp_guard.commands._report import emit, report_document
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
