@@ -119,7 +119,7 @@ def test_a_sigterm_during_the_auto_sync_rollback_stops_the_daemon(
     d = _main_thread_daemon(st, tmp_path)
     seen: dict[str, Any] = {}
 
-    def apply(cfg: Any, plan: Any, progress: Any = None) -> autosync.Result:
+    def apply(cfg: Any, plan: Any, progress: Any = None, **kw: Any) -> autosync.Result:
         # What ApiSync does when verification fails: roll back with signals deferred, and a
         # SIGTERM (systemctl stop) arrives in the middle of it.
         seen["published"] = d.snapshot.evaluations

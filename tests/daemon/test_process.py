@@ -288,3 +288,29 @@ def test_auto_sync_hosts_fixes_a_stale_provider_through_the_api(
             assert patched == {"/pbxcore/api/v3/sip-providers/SIP-TRUNK-7B3D0E55"}
             d.p.send_signal(signal.SIGTERM)
             assert d.p.wait(10) == 0
+
+
+def test_auto_sync_warns_of_a_run_that_did_not_finish(st: Station, tmp_path: Path) -> None:
+    """A sync killed mid-write leaves its journal at "applying". Before auto-sync writes, the
+    daemon's log names that run and the command that undoes it, as `sdp-guard sync` does."""
+    from sdp_guard.sync.backup import BackupStore
+    from tests.fakes.mikopbx_api import running_server
+
+    with running_server(st.db) as api:
+        cfg = Path(st.config())
+        state = tmp_path / "state"
+        killed = BackupStore(str(state)).create("api", api.url, {})
+        killed.set_status("applying")
+        cfg.write_text(
+            cfg.read_text().replace(f"  db: {st.db}", f"  db: {st.db}\n  api_url: {api.url}")
+            + f"state_dir: {state}\ndaemon:\n  auto_sync: hosts\n"
+        )
+        with daemon_process(st, tmp_path, "--no-netlink", config=str(cfg)) as d:
+            line = d.wait_err("did not finish", timeout=15)
+            assert (
+                f"auto-sync: sync run {killed.id} did not finish (applying); "
+                f"`sdp-guard rollback {killed.id}` restores what it wrote"
+            ) in line
+            d.wait_err("auto-sync applied", timeout=15)
+            d.p.send_signal(signal.SIGTERM)
+            assert d.p.wait(10) == 0
