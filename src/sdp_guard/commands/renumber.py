@@ -7,19 +7,25 @@ Live calls with that machine drop when its address changes.
 
 With --api-key-file FILE (an API access token, file mode 0600, never printed) it does the edit
 through Tailscale's control API: it finds the device among the tailnet's devices (shared-in ones
-included) and sets its IPv4. That is a dry run unless --yes is given.
+included) and sets its IPv4. As sync and rollback: --dry-run shows the request and sends nothing,
+--yes sends it without asking, otherwise it asks on a terminal; without a terminal and without
+--yes it sends nothing and says "add --yes". --json prints one JSON document on stdout.
+--control-api-url replaces --api-url (still accepted, with a warning; deprecated).
 
 共有されたノードのアドレスを、所有者が周知したアドレスに揃える手順（TC25 手順 1〜3）を表示します。
---api-key-file を付けると control API で実行します（--yes がなければドライラン）。
+--api-key-file を付けると control API で実行します（--dry-run は表示のみ、--yes は確認なし、
+どちらもなければ端末で確認。端末がなければ何も送りません）。
 
-exit codes: 0 done, nothing to do, or the procedure printed; 1 the advertised address is taken
-(advertised-address-taken) or the peer is not in our tailnet; 64 wrong options; 65 unusable
-input; 69 tailscaled or the control API not reachable; 77 API key refused.
+exit codes: 0 done, nothing to do, the procedure printed, or nothing sent without --yes;
+1 the advertised address is taken (advertised-address-taken) or the peer is not in our tailnet;
+64 wrong options; 65 unusable input; 69 tailscaled or the control API not reachable; 77 API key
+refused.
 
 examples:
   sdp-guard renumber kanda
   sdp-guard renumber kanda --lang ja
-  sdp-guard renumber kanda --api-key-file /etc/sdp-guard/tailscale-api-key          # dry run
+  sdp-guard renumber kanda --api-key-file /etc/sdp-guard/tailscale-api-key --dry-run
+  sdp-guard renumber kanda --api-key-file /etc/sdp-guard/tailscale-api-key          # asks first
   sdp-guard renumber kanda --api-key-file /etc/sdp-guard/tailscale-api-key --yes
 """
 

@@ -23,7 +23,10 @@ Providers disabled in MikoPBX are left alone (listed under "Waiting") unless --i
 --offline-db: write the SQLite DB of a *stopped* MikoPBX in one transaction (refused while the
 API answers); MikoPBX applies it when it starts.
 
-Interactive runs ask before writing; without a terminal and without --yes, sync only plans.
+As rollback and renumber: --dry-run writes nothing; --yes never asks; without it, interactive
+runs ask first, and without a terminal sync only plans ("add --yes", exit 0). --json prints one
+JSON document on stdout (plan, "applied", result); messages stay on stderr. Before writing,
+sync warns about an earlier run that did not finish and names the rollback that undoes it.
 
 exit codes:
   0 done, or nothing to do        1 error (anything written by this run was rolled back)
