@@ -16,15 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from sdp_guard.adapters.mikopbx_api import MikoPbxApi, read_token
+from sdp_guard.core.plan import Plan
 from sdp_guard.errors import InputError, UsageError
 from sdp_guard.sync.backup import Backup, BackupStore, sync_lock
-from sdp_guard.sync.engine import WriteOutcome
-
-if TYPE_CHECKING:
-    from sdp_guard.adapters.mikopbx_api import MikoPbxApi
-    from sdp_guard.core.plan import Plan
+from sdp_guard.sync.engine import ApiSync, WriteOutcome, rollback, signals_deferred
 
 # A journal left in one of these states belongs to a run that was killed mid-write.
 UNFINISHED = ("applying", "applied", "rolling_back")
@@ -78,8 +75,6 @@ class WriteService:
         return BackupStore(self.target.state_dir)
 
     def open_api(self) -> MikoPbxApi:
-        from sdp_guard.adapters.mikopbx_api import MikoPbxApi, read_token
-
         token = read_token(self.target.token_file) if self.target.token_file else ""
         return MikoPbxApi(self.target.api_url, token)
 
@@ -100,8 +95,6 @@ class WriteService:
                         "drop --offline-db to write through the API, or stop MikoPBX first",
                     )
                 return apply_offline(offline_db, store, plan, self.progress)
-            from sdp_guard.sync.engine import ApiSync
-
             return ApiSync(api, store, plan, self.progress).run()
 
     def _warn_unfinished(self, store: BackupStore) -> None:
@@ -145,8 +138,6 @@ class WriteService:
                     )
                 rollback_offline(db, backup, out)
             else:
-                from sdp_guard.sync.engine import rollback, signals_deferred
-
                 api = self.open_api()
                 with signals_deferred():
                     rollback(api, backup, out, self.progress)
