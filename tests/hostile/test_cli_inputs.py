@@ -327,3 +327,20 @@ def test_advertise_refuses_to_replace_a_symlinked_mantela_json(tmp_path: Path) -
     assert link.is_symlink() and json.loads(real.read_text()) == EXAMPLE
     assert str(real) in err  # the hint names the real file
     assert not list(tmp_path.glob("mantela.json.*.bak"))
+
+
+def test_rollback_prints_journal_fields_as_one_clean_line(tmp_path: Path) -> None:
+    # Was: a journal's "mode" (and provider ids) reached the terminal raw (found by tests/fuzz).
+    forged = "\x1b[2J\x1b[31mRED"
+    pid = "SIP-\x1b]0;owned\x07TRUNK"
+    entry = {
+        "before": {"host": "a"},
+        "after": {"host": "b"},
+        "fields": ["host"],
+        "state": "written",
+    }
+    _journal(tmp_path, "20260101T000000Z", {**GOOD, "mode": forged, "providers": {pid: entry}})
+    argv = ["rollback", "--dry-run", "--config", "/dev/null", "--state-dir", str(tmp_path)]
+    rc, out, err = run_cli(argv)
+    assert_clean(rc, out, err, {0})
+    assert "\\x1b[2J" in err and "SIP-\\x1b]0;owned\\x07TRUNK" in err

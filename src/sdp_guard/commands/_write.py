@@ -83,8 +83,11 @@ def emit_json(doc: dict[str, Any]) -> None:
 
 
 def stderr_line(msg: str) -> None:
-    print(f"sdp-guard: {msg}", file=sys.stderr)
+    from sdp_guard.core.text import sanitize_text
+
+    # Provider ids and journal fields come from outside: one printable line each.
+    print(f"sdp-guard: {sanitize_text(msg)}", file=sys.stderr)
 
 
 def stderr_warning(msg: str) -> None:
-    print(f"sdp-guard: warning: {msg}", file=sys.stderr)
+    stderr_line(f"warning: {msg}")

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         write_config,
         write_target,
     )
+    from sdp_guard.core.text import sanitize_text
     from sdp_guard.errors import ConflictError, Error
     from sdp_guard.sync.service import WriteService, outcome_dict, restorable
     from sdp_guard.sync.texts import t
@@ -72,10 +73,8 @@ def run(args: argparse.Namespace) -> int:
     pids, local_net = restorable(backup)
     doc["backup"] = {"id": backup.id, "status": backup.status, "mode": backup.doc.get("mode")}
     doc["restore"] = {"providers": pids, "local_net": local_net}
-    print(
-        f"backup {backup.id} ({backup.status}, {backup.doc.get('mode')}): {', '.join(pids) or '-'}",
-        file=sys.stderr,
-    )
+    summary = f"backup {backup.id} ({backup.status}, {backup.doc.get('mode')}): "
+    print(sanitize_text(summary + (", ".join(pids) or "-")), file=sys.stderr)
     if not pids and not local_net:
         print("nothing this backup wrote is left to restore", file=sys.stderr)
         return finish()
@@ -85,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         return finish()
     decision = decide(
         args,
-        t(lang, "confirm_rollback", id=backup.id),
+        sanitize_text(t(lang, "confirm_rollback", id=backup.id)),
         t(lang, "not_restored_tty"),
         t(lang, "declined_rollback"),
     )
@@ -97,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(doc)
     if out.rolled_back:
-        print(t(lang, "rolled_back", pids=", ".join(out.rolled_back)), file=sys.stderr)
+        done = t(lang, "rolled_back", pids=", ".join(out.rolled_back))
+        print(sanitize_text(done), file=sys.stderr)
     if out.rollback_failed:
         detail = "; ".join(f"{p}: {r}" for p, r in out.rollback_failed)
         conflicts = set(out.rollback_conflicts)
