@@ -6,22 +6,16 @@ real process and calls B's SIPp on an ephemeral-range port (never 5060). Indepen
 counters in A count the RTP between A and B's media port, and the probe's own counts must
 match them.
 
-Peers:
-* strict-SDP UAS: plays /usr/share/sip-tester/g711a.pcap to the c=/m= of our SDP, never to the
-  source of our packets (Asterisk without rtp_symmetric);
-* echo UAS: SIPp's built-in ``uas`` with ``-rtp_echo``: returns every packet to its source (a
-  symmetric peer), which gives round-trip times;
-* authenticating UAS: answers the first INVITE with 401 (MD5 digest, no qop, as chan_sip
-  does) and checks the retried INVITE with SIPp's own ``verifyauth``.
+Peers (tests/e2e/probe_peers): a strict-SDP UAS (plays to the c= of our SDP), an echo UAS
+(``-rtp_echo``, gives round-trip times) and an authenticating UAS (401, SIPp's ``verifyauth``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
-import os
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,9 +25,18 @@ import pytest
 
 from sdp_guard.core import manualattrs
 
-from . import netlab, pbxdb, tailnet_docs
+from . import netlab, pbxdb, probe_peers, tailnet_docs
 from .netlab import A_MASQ, A_SELF, B_SELF, Tailnet
-from .sipua import UAS_XML
+from .probe_peers import (
+    G711A_PCAP,
+    SECRET,
+    SENT,
+    UAS_PORT,
+    USERNAME,
+    Peer,
+    run_probe,
+    sipp_uas,
+)
 from .stations import MEASURED
 
 pytestmark = [
@@ -44,80 +47,9 @@ pytestmark = [
     pytest.mark.usefixtures("prerequisites"),
 ]
 
-UAS_PORT = 35060  # B's SIP port for these tests (inside B's own namespace)
 B_MEDIA = netlab.RTP_PORT["b"]
-SECONDS = 3.0
-SENT = int(SECONDS * 50)  # 20 ms packets
-G711A_PCAP = Path("/usr/share/sip-tester/g711a.pcap")  # 236 PCMA packets, one per 30 ms
 TRUNK = "SIP-TRUNK-B2B2B2B2"
-USERNAME, SECRET = "station-a", "s3cr3t-Tr0mb0ne"
-
-AUTH_UAS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="probe auth uas">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-SIP/2.0 401 Unauthorized
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]auth[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-WWW-Authenticate: Digest realm="station-b", nonce="[pid]n[call_number]5f3c"
-Content-Length: 0
-
-]]></send>
-  <recv request="ACK"/>
-  <recv request="INVITE" crlf="true">
-    <action>
-      <verifyauth assign_to="authvalid" username="[user]" password="[secret]"/>
-    </action>
-  </recv>
-  <nop hide="true" test="authvalid" next="good"/>
-  <send next="end"><![CDATA[
-SIP/2.0 403 Forbidden
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]auth[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <label id="good"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]auth[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:echo@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=station 1 1 IN IP4 [media_ip]
-s=-
-c=IN IP4 [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8
-a=rtpmap:8 PCMA/8000
-]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <label id="end"/>
-</scenario>
-"""
+PEER_B = Peer(ns="", addr=B_SELF, port=UAS_PORT, media_port=B_MEDIA)  # ns: the lab's B
 
 # Counters in A, independent of the probe: RTP between A and B's media port, either direction.
 A_COUNTERS = f"""
@@ -136,36 +68,11 @@ table inet probe {{
 """
 
 
-@contextlib.contextmanager
-def sipp_peer(lab: netlab.Lab, tmp: Path, kind: str, tag: str) -> Iterator[None]:
-    """One SIPp UAS in B for one call: strict (plays to our c=), echo, or auth (echo)."""
-    argv = [
-        "timeout", "-s", "KILL", "40", "sipp",
-        "-i", B_SELF, "-p", str(UAS_PORT), "-mi", B_SELF, "-mp", str(B_MEDIA),
-        "-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin",
-        "-trace_err", "-error_file", str(tmp / f"{tag}.errors"),
-    ]  # fmt: skip
-    if kind == "strict":
-        (tmp / "strict.xml").write_text(UAS_XML, encoding="ascii")
-        argv += ["-sf", str(tmp / "strict.xml"), "-key", "sdp_ip", B_SELF]
-        argv += ["-key", "pcap", str(G711A_PCAP)]
-    elif kind == "echo":
-        argv += ["-sn", "uas", "-rtp_echo"]
-    else:
-        (tmp / "auth.xml").write_text(AUTH_UAS_XML, encoding="ascii")
-        argv += ["-sf", str(tmp / "auth.xml"), "-rtp_echo"]
-        argv += ["-key", "user", USERNAME, "-key", "secret", SECRET]
-    uas = netlab.spawn(lab.ns["b"], argv)
-    try:
-        netlab.wait_until(
-            "SIPp UAS in B to listen",
-            lambda: uas.poll() is not None or lab.udp_listening("b", UAS_PORT),
-            timeout=5,
-        )
-        assert uas.poll() is None, netlab.finish(uas, 1)[1]
-        yield
-    finally:
-        netlab.finish(uas, 5)
+def sipp_peer(
+    lab: netlab.Lab, tmp: Path, kind: str, tag: str
+) -> contextlib.AbstractContextManager[None]:
+    """One SIPp UAS in B for one call (tests/e2e/probe_peers)."""
+    return sipp_uas(dataclasses.replace(PEER_B, ns=lab.ns["b"]), tmp, kind, tag)
 
 
 class Probe:
@@ -202,18 +109,14 @@ class Probe:
         """The probe as a real process inside A; returns (rc, JSON, stderr, A's counters)."""
         self.lab.exec("a", ["nft", "reset", "counters", "table", "inet", "probe"])
         self.lab.exec("r", ["nft", "reset", "counters", "table", "inet", "e2e"])
-        env = {**os.environ, "NO_COLOR": "1", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-        argv = [
-            "ip", "netns", "exec", self.lab.ns["a"],
-            sys.executable, "-m", "sdp_guard", "-vv", "probe", *args,
-            "--db", str(self.db), "--registry", str(self.tmp / "none.yaml"),
-            "--tailscale-socket", str(self.socket), "--seconds", str(SECONDS), "--json",
-        ]  # fmt: skip
-        cp = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, env=env)
-        try:
-            doc: dict[str, Any] = json.loads(cp.stdout)
-        except ValueError as e:
-            raise AssertionError(f"not JSON ({e}): {cp.stdout}\n{cp.stderr}") from e
+        rc, doc, out = run_probe(
+            self.lab.ns["a"],
+            [
+                *args,
+                "--db", str(self.db), "--registry", str(self.tmp / "none.yaml"),
+                "--tailscale-socket", str(self.socket),
+            ],
+        )  # fmt: skip
         counts = {
             "from_b": self.lab.counter("a", "from_b", table="probe"),
             "to_b": self.lab.counter("a", "to_b", table="probe"),
@@ -226,18 +129,11 @@ class Probe:
             f"nft in A: to B {counts['to_b']}, from B {counts['from_b']}; "
             f"lost in the tailnet {counts['lost']}"
         )
-        return cp.returncode, doc, cp.stdout + cp.stderr, counts
+        return rc, doc, out, counts
 
 
 def assert_received(doc: dict[str, Any], n: dict[str, int], at_least: float) -> None:
-    """The probe counted what nftables saw arrive from B's media port, and enough of it.
-
-    A playing peer stops at our BYE: the odd packet still under way then arrives after the probe
-    closed its socket, so nftables may count up to 3 more than the probe did.
-    """
-    got = doc["rtp"]["received"]
-    assert n["from_b"] - 3 <= got <= n["from_b"], (doc["rtp"], n)
-    assert got >= at_least, (doc["rtp"], n)
+    probe_peers.assert_received(doc, n["from_b"], at_least)
 
 
 @pytest.fixture
