@@ -327,3 +327,24 @@ def test_advertise_refuses_to_replace_a_symlinked_mantela_json(tmp_path: Path) -
     assert link.is_symlink() and json.loads(real.read_text()) == EXAMPLE
     assert str(real) in err  # the hint names the real file
     assert not list(tmp_path.glob("mantela.json.*.bak"))
+
+
+def test_rollback_shows_journal_text_escaped(tmp_path: Path) -> None:
+    # Hypothesis found: the journal's "mode" reached the terminal raw (an ESC sequence).
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{s.getsockname()[1]}"
+    provider = {
+        "before": {"id": "SIP-TRUNK-7B3D0E55", "host": "100.88.7.19"},
+        "after": {"host": "100.88.201.5"},
+        "fields": ["host"],
+        "state": "written",
+    }
+    doc = {**GOOD, "mode": "\x1b[2J\x1b[31mRED", "status": "applying"}
+    _journal(tmp_path, "20260101T000000Z", {**doc, "providers": {"SIP-TRUNK-\x1b[5m": provider}})
+    argv = ["rollback", "--yes", "--config", "/dev/null", "--state-dir", str(tmp_path)]
+    rc, out, err = run_cli([*argv, "--api-url", down])
+    assert_clean(rc, out, err, {1, 69, 75})
+    assert "\\x1b[2J\\x1b[31mRED" in err
