@@ -348,3 +348,12 @@ def test_rollback_shows_journal_text_escaped(tmp_path: Path) -> None:
     rc, out, err = run_cli([*argv, "--api-url", down])
     assert_clean(rc, out, err, {1, 69, 75})
     assert "\\x1b[2J\\x1b[31mRED" in err
+
+
+def test_config_show_escapes_values_from_the_file(tmp_path: Path) -> None:
+    # Hypothesis found: `config show` printed a value from the file raw (an ESC sequence).
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text('state_dir: "\\e[2J\\e[31mRED"\n')
+    rc, out, err = run_cli(["config", "show", "--config", str(cfg)])
+    assert_clean(rc, out, err, {0})
+    assert 'state_dir: "\\u001b[2J\\u001b[31mRED"' in out  # still a valid YAML string
