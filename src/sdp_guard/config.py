@@ -194,7 +194,7 @@ def load(path: str | None) -> Config:
     sources = {o.key: "default" for o in OPTIONS}
     explicit = path is not None
     path = path or DEFAULT_CONFIG_PATH
-    from sdp_guard.adapters.bounded import TooLarge, read_file
+    from sdp_guard.files.capped import TooLarge, read_file
 
     try:
         data = read_file(path, 1024 * 1024)
@@ -209,7 +209,7 @@ def load(path: str | None) -> Config:
         raise ConfigError(f"cannot read configuration file {path}: {e.strerror or e}") from e
     except TooLarge as e:
         raise ConfigError(f"configuration file {e}") from None
-    from sdp_guard.adapters.yamlfile import decode_yaml, parse_yaml
+    from sdp_guard.files.yamlsafe import decode_yaml, parse_yaml
 
     text = decode_yaml(data, path, ConfigError)
     if not text.strip() and path != os.devnull:

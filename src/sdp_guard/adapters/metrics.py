@@ -131,6 +131,7 @@ def not_evaluated_document(started_at: float, lang: str = "en") -> bytes:
         lang=lang,
         checked_at=when,
         sources={s: {"up": False, "detail": "not checked yet"} for s in SOURCES},
+        version=__version__,
         error="not evaluated yet",
     )
     return encode_document(doc)

@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sdp_guard.adapters.yamlfile import parse_yaml
 from sdp_guard.core.addresses import normalize
 from sdp_guard.core.model import Station
 from sdp_guard.core.text import sanitize_text
 from sdp_guard.errors import RegistryError
+from sdp_guard.files.yamlsafe import parse_yaml
 
 _PATH_RE = re.compile(r"\[(\d+)\]|\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -26,7 +26,7 @@ FIELD_HINTS = {
 
 def load_registry(path: str) -> tuple[Station, ...]:
     from sdp_guard.adapters.bounded import TooLarge, read_file
-    from sdp_guard.adapters.yamlfile import decode_yaml
+    from sdp_guard.files.yamlsafe import decode_yaml
 
     try:
         data = read_file(path)

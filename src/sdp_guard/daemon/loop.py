@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from sdp_guard import __version__
 from sdp_guard import config as config_mod
 from sdp_guard.adapters import inotify
 from sdp_guard.adapters.heap import release_memory
@@ -597,6 +598,7 @@ class Daemon:
                 lang=self.settings.lang,
                 checked_at=_iso(now_wall),
                 sources=self._source_doc(sources),
+                version=__version__,
             )
             for t in diff_findings(self._findings, report.findings):
                 prio = PRIO_NOTICE if t.kind == "cleared" else _prio(t.finding)
@@ -615,6 +617,7 @@ class Daemon:
                 lang=self.settings.lang,
                 checked_at=_iso(now_wall),
                 sources=self._source_doc(sources),
+                version=__version__,
                 error="no good view yet of: " + ", ".join(missing),
             )
         evaluations = prev.evaluations + 1
