@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sdp_guard.config import Config
+
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -193,15 +198,15 @@ def _check_unique(stations: Sequence[Station], text: str, path: str) -> None:
             owner[pid] = s.name
 
 
-def load_stations(cfg: Any) -> tuple[tuple[Station, ...], str]:
+def load_stations(cfg: Config) -> tuple[tuple[Station, ...], str]:
     """stations.yaml plus, when ``registry.mantela_url`` is set, peers' Mantela files (YAML wins).
 
     Returns (stations, a one-line description of the sources for reports).
     """
-    if not str(cfg.get("registry.mantela_url") or "").strip():
+    if not cfg.settings.registry_mantela_url.strip():
         # Mantela off: same result as load_registry_sources, without importing it (~15 ms of
         # `check` start-up; bench/check_startup.py).
-        path = str(cfg.get("registry.file"))
+        path = cfg.settings.registry_file
         stations = load_registry(path)
         return stations, f"{path} ({len(stations)} stations)"
     from sdp_guard.adapters.mantela import load_registry_sources

@@ -83,23 +83,23 @@ class Settings:
 
     @property
     def registry_path(self) -> str:
-        return str(self.cfg.get("registry.file"))
+        return self.cfg.settings.registry_file
 
     @property
     def socket_path(self) -> str:
-        return str(self.cfg.get("tailscale.socket"))
+        return self.cfg.settings.tailscale_socket
 
     @property
     def interface(self) -> str:
-        return str(self.cfg.get("tailscale.interface"))
+        return self.cfg.settings.tailscale_interface
 
     @property
     def recheck_seconds(self) -> float:
-        return float(self.cfg.get("daemon.recheck_seconds"))
+        return float(self.cfg.settings.daemon_recheck_seconds)
 
     @property
     def auto_sync(self) -> str:
-        return str(self.cfg.get("daemon.auto_sync"))
+        return self.cfg.settings.daemon_auto_sync
 
 
 @dataclass(frozen=True)
@@ -685,8 +685,8 @@ class Daemon:
             return  # never call on a stale view
         cfg = self.settings.cfg
         self._probes.consider(
-            cfg.get("probe.schedule_minutes"),
-            str(cfg.get("probe.echo_number")),
+            cfg.settings.probe_schedule_minutes,
+            cfg.settings.probe_echo_number,
             report,
             self._views["mikopbx"],
             self._views["tailscale"],
@@ -816,7 +816,7 @@ def _guard(fn: Callable[[], Outcome]) -> Outcome:
 
 
 def _read_registry(cfg: config_mod.Config) -> Outcome:
-    if str(cfg.get("registry.mantela_url") or "").strip():
+    if cfg.settings.registry_mantela_url.strip():
         from sdp_guard.adapters.mantela import load_registry_sources
         from sdp_guard.adapters.registry import load_registry
 
