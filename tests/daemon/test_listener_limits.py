@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from sdp_guard.adapters import metrics
-from sdp_guard.adapters.metrics import MetricsServer, Snapshot
+from sdp_guard.adapters.metrics import MetricsServer
+from sdp_guard.daemon.exposition import exposition
+from sdp_guard.daemon.state import PublishedState
 
 from .harness import http_get
 
@@ -23,8 +25,8 @@ from .harness import http_get
 def server(monkeypatch: pytest.MonkeyPatch, **limits: Any) -> Iterator[MetricsServer]:
     for k, v in limits.items():
         monkeypatch.setattr(metrics, k, v, raising=False)
-    snap = Snapshot(started_at=time.time(), recheck_seconds=60)
-    srv = MetricsServer(("127.0.0.1", 0), lambda: snap)
+    snap = PublishedState(started_at=time.time(), recheck_seconds=60)
+    srv = MetricsServer(("127.0.0.1", 0), lambda: snap, exposition)
     srv.start()
     try:
         yield srv

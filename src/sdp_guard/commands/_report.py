@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from sdp_guard import __version__
 from sdp_guard.commands._inputs import Inputs, now_iso
 
 
@@ -25,7 +26,9 @@ def report_document(inputs: Inputs, lang: str) -> dict[str, Any]:
     from sdp_guard.core.render import to_document
 
     report = evaluate(inputs.pbx, inputs.stations, inputs.view)
-    return to_document(report, lang=lang, checked_at=now_iso(), sources=inputs.sources)
+    return to_document(
+        report, lang=lang, checked_at=now_iso(), sources=inputs.sources, version=__version__
+    )
 
 
 def emit(doc: dict[str, Any], as_json: bool, color_choice: str) -> int:

@@ -49,9 +49,9 @@ def write_target(cfg: config_mod.Config) -> Any:
     from sdp_guard.sync.service import Target
 
     return Target(
-        api_url=str(cfg.get("mikopbx.api_url")),
-        token_file=str(cfg.get("mikopbx.api_token_file") or ""),
-        state_dir=str(cfg.get("state_dir")),
+        api_url=cfg.settings.mikopbx_api_url,
+        token_file=cfg.settings.mikopbx_api_token_file,
+        state_dir=cfg.settings.state_dir,
     )
 
 

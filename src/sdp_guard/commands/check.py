@@ -27,6 +27,7 @@ import argparse
 import json
 import sys
 
+from sdp_guard import __version__
 from sdp_guard.commands._inputs import (
     add_input_options,
     load_config,
@@ -87,5 +88,12 @@ def _unknown_json(e: Exception, lang: str) -> None:
         name: {"up": False, "detail": reason if name == which else "not checked"}
         for name in ("tailscale", "mikopbx", "registry")
     }
-    doc = to_document(None, lang=lang, checked_at=now_iso(), sources=sources, error=reason)
+    doc = to_document(
+        None,
+        lang=lang,
+        checked_at=now_iso(),
+        sources=sources,
+        version=__version__,
+        error=reason,
+    )
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -52,9 +52,9 @@ def apply(
     from sdp_guard.sync.service import Target, WriteService
 
     target = Target(
-        api_url=str(cfg.get("mikopbx.api_url")),
-        token_file=str(cfg.get("mikopbx.api_token_file") or ""),
-        state_dir=str(cfg.get("state_dir")),
+        api_url=cfg.settings.mikopbx_api_url,
+        token_file=cfg.settings.mikopbx_api_token_file,
+        state_dir=cfg.settings.state_dir,
     )
     service = WriteService(target, lang=lang, progress=progress, warn=warn or _log_warning)
     out = service.apply(plan)

@@ -91,8 +91,12 @@ T: dict[str, dict[str, str]] = {
 
 
 def t(lang: str, key: str, **kw: object) -> str:
+    from sdp_guard.core.text import sanitize_text
+
     table = T.get(lang, T["en"])
-    return table.get(key, T["en"].get(key, key)).format(**kw)
+    # Provider ids, hosts and reasons come from the DB, the API or a journal: shown escaped.
+    safe = {k: sanitize_text(v) if isinstance(v, str) else v for k, v in kw.items()}
+    return table.get(key, T["en"].get(key, key)).format(**safe)
 
 
 def summary(plan: Plan, lang: str) -> str:
@@ -128,7 +132,9 @@ def render_plan(plan: Plan, lang: str) -> str:
     if plan.waiting:
         lines.append(t(lang, "waiting"))
         lines += [waiting_line(w, lang) for w in plan.waiting]
-    return "\n".join(lines) + "\n"
+    from sdp_guard.core.text import sanitize_text
+
+    return "\n".join(sanitize_text(line) for line in "\n".join(lines).split("\n")) + "\n"
 
 
 DEMO_COMMAND = "sdp-guard sync --dry-run --fallback media-address --fix-local-net"
