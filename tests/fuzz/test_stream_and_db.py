@@ -140,7 +140,7 @@ def test_db_rows_through_check(station: Any) -> None:
 
 
 def test_mantela_documents_into_stations() -> None:
-    from sdp_guard.adapters.mantela import Fetched, HttpAnswer, load_mantela
+    from sdp_guard.adapters.mantela_http import Fetched, HttpAnswer, load_mantela
     from tests.mantela.docs import station as mantela_station
 
     own = mantela_station(

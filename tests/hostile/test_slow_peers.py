@@ -111,7 +111,7 @@ def test_mikopbx_api_drip_ends_at_the_deadline() -> None:
 
 
 def test_mantela_header_drip_ends_at_the_deadline() -> None:
-    from sdp_guard.adapters.mantela import FetchError, UrllibGetter
+    from sdp_guard.adapters.mantela_http import FetchError, UrllibGetter
 
     s = _tcp()
     drip = Drip(s, HEAD)

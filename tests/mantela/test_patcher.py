@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdp_guard.cli import main
-from sdp_guard.core.mantela import PatchError, patch_text, set_extension
+from sdp_guard.core.json_patch import PatchError, patch_text, set_extension
 from tests.fixtures import fixture
 from tests.mantela.docs import EXAMPLE, dumps
 
@@ -219,7 +219,7 @@ def test_advertise_prints_the_extension_and_yaml_entry(
     import yaml
 
     from sdp_guard.adapters.registry import parse_registry
-    from sdp_guard.core.mantela import validate_tailnet
+    from sdp_guard.core.mantela_ext import validate_tailnet
 
     snap = str(_snapshot(tmp_path))
     assert main(["advertise", "--snapshot", snap]) == 0

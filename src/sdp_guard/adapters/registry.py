@@ -204,7 +204,7 @@ def load_stations(cfg: Any) -> tuple[tuple[Station, ...], str]:
         path = str(cfg.get("registry.file"))
         stations = load_registry(path)
         return stations, f"{path} ({len(stations)} stations)"
-    from sdp_guard.adapters.mantela import load_registry_sources
+    from sdp_guard.adapters.mantela_http import load_registry_sources
 
     src = load_registry_sources(cfg, load_registry)
     return src.stations, src.detail

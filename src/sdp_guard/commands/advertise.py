@@ -177,8 +177,8 @@ class PublishedUnreachable(InputError):
 
 
 def _check_published(url: str, ext: dict[str, str], m: dict[str, str]) -> int:
-    from sdp_guard.adapters.mantela import UrllibGetter, fetch_document
-    from sdp_guard.core import mantela as core
+    from sdp_guard.adapters.mantela_http import UrllibGetter, fetch_document
+    from sdp_guard.core import mantela_doc as core
 
     url = url.strip()
     if not url:
@@ -228,7 +228,7 @@ def own_extension(
     """The extension object for our own node, from a LocalAPI status document."""
     from sdp_guard.adapters.localapi import parse_status
     from sdp_guard.core.addresses import first_label
-    from sdp_guard.core.mantela import TailnetExtension, validate_tailnet
+    from sdp_guard.core.mantela_ext import TailnetExtension, validate_tailnet
 
     view = parse_status(status_doc)
     warnings: list[tuple[str, dict[str, str]]] = []
@@ -278,7 +278,7 @@ def _patch_file(
     path: str, ext: dict[str, str], identifier: str | None, dry_run: bool, m: dict[str, str]
 ) -> int:
     from sdp_guard.adapters.bounded import TooLarge, read_file
-    from sdp_guard.core.mantela import PatchError, patch_text
+    from sdp_guard.core.json_patch import PatchError, patch_text
 
     try:
         text = read_file(path, 16 * 1024 * 1024).decode("utf-8")

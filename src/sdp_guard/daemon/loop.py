@@ -658,7 +658,7 @@ class Daemon:
 
     def _mantela_state(self, view: TailnetView | None) -> str | None:
         """Whether our own published Mantela carries our address (None: Mantela off/unknown)."""
-        from sdp_guard.core.mantela import advertised_state
+        from sdp_guard.core.mantela_doc import advertised_state
 
         own = self._own_mantela
         if own is None or view is None or not view.self_ipv4:
@@ -814,7 +814,7 @@ def _guard(fn: Callable[[], Outcome]) -> Outcome:
 
 def _read_registry(cfg: config_mod.Config) -> Outcome:
     if str(cfg.get("registry.mantela_url") or "").strip():
-        from sdp_guard.adapters.mantela import load_registry_sources
+        from sdp_guard.adapters.mantela_http import load_registry_sources
         from sdp_guard.adapters.registry import load_registry
 
         src = load_registry_sources(cfg, load_registry)

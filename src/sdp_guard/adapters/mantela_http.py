@@ -9,7 +9,7 @@ deadline, a body size limit, at most a few redirects (http/https only) and condi
 ``<state_dir>/mantela-cache`` (directory 0700, files 0600); when a file cannot be fetched the cached
 copy is used and the result is marked ``stale``.
 
-Format: github.com/tkytel/mantela @ 5151c03 (0.1.x). Decoding is tolerant (core/mantela.py): a
+Format: github.com/tkytel/mantela @ 5151c03 (0.1.x). Decoding is tolerant (core/mantela_doc.py): a
 peer without the extension is a note, not an error.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sdp_guard.core.mantela import (
+from sdp_guard.core.mantela_doc import (
     MantelaDoc,
     MantelaFormatError,
     PeerRead,
