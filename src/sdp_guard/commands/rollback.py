@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                 f"look at {store.dir}/{name}; to restore an older backup pass its ID",
             )
         if not candidates:
-            print(f"nothing to roll back in {store.dir}", file=sys.stderr)
+            print(t(lang, "rollback_none", dir=store.dir), file=sys.stderr)
             return 0
         backup = candidates[-1]
     pids = [
@@ -62,16 +62,22 @@ def run(args: argparse.Namespace) -> int:
         if e.get("state") in ("writing", "written", "verified", "unknown")
     ]
     ln = backup.doc.get("local_net") or {}
-    print(
-        f"backup {backup.id} ({backup.status}, {backup.doc.get('mode')}): {', '.join(pids) or '-'}",
-        file=sys.stderr,
+    mode = backup.doc.get("mode")
+    line = t(
+        lang,
+        "rollback_backup",
+        id=backup.id,
+        status=backup.status,
+        mode=mode,
+        pids=", ".join(pids) or "-",
     )
+    print(line, file=sys.stderr)
     if not pids and ln.get("state") not in ("writing", "written"):
-        print("nothing this backup wrote is left to restore", file=sys.stderr)
+        print(t(lang, "rollback_nothing_left"), file=sys.stderr)
         return 0
     if not args.yes:
         if not sys.stdin.isatty():
-            raise UsageError("not restored: no terminal to confirm on; add --yes")
+            raise UsageError(t(lang, "rollback_no_tty"))
         if not confirm(t(lang, "confirm_rollback", id=backup.id)):
             print(t(lang, "declined"), file=sys.stderr)
             return 0

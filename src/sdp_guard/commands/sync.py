@@ -159,8 +159,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def apply(args: argparse.Namespace, cfg: Any, plan: Any) -> Any:
+    from sdp_guard.commands._inputs import pick_lang
     from sdp_guard.errors import UsageError
     from sdp_guard.sync.backup import BackupStore, sync_lock
+    from sdp_guard.sync.texts import t
 
     state_dir = str(cfg.get("state_dir"))
     api = make_api(cfg)
@@ -169,11 +171,8 @@ def apply(args: argparse.Namespace, cfg: Any, plan: Any) -> Any:
         store = BackupStore(state_dir)
         for b in store.list()[-3:]:
             if b.status in ("applying", "applied", "rolling_back"):
-                print(
-                    f"sdp-guard: warning: sync run {b.id} did not finish ({b.status}); "
-                    f"`sdp-guard rollback {b.id}` restores what it wrote",
-                    file=sys.stderr,
-                )
+                line = t(pick_lang(cfg), "unfinished", id=b.id, status=b.status)
+                print(f"sdp-guard: {line}", file=sys.stderr)
         if args.offline_db:
             from sdp_guard.sync.offline import apply_offline
 
