@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def sample_db(tmp_path: Path) -> Path:
     """The real-schema fixture DB with the three sample trunks (WAL mode, like a live PBX)."""
+    from sdp_guard.demo import pbxdb
+
     db = tmp_path / "mikopbx.db"
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.executescript(fixture("mikopbx", "schema.sql").read_text())
-    conn.executescript(fixture("mikopbx", "sample-stations.sql").read_text())
-    conn.commit()
-    conn.close()
+    pbxdb.create(db, sql=fixture("mikopbx", "sample-stations.sql").read_text(), wal=True)
     return db
 
 
