@@ -431,14 +431,6 @@ def _fetch_all(
         return list(pool.map(lambda u: fetch_document(u, get, cache, clock), urls))
 
 
-def load_from_config(cfg: Any) -> MantelaResult | None:
-    """The Mantela source as configured (``registry.mantela_url``); None when it is off."""
-    url = str(cfg.get("registry.mantela_url") or "").strip()
-    if not url:
-        return None
-    return load_mantela(url, state_dir=str(cfg.get("state_dir") or "") or None)
-
-
 @dataclass(frozen=True)
 class RegistrySources:
     """The YAML registry merged with the Mantela source (YAML entries win)."""

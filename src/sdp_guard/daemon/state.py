@@ -6,7 +6,7 @@ The published :class:`Snapshot` type lives with its reader, :mod:`sdp_guard.adap
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sdp_guard.adapters.metrics import (
@@ -81,15 +81,6 @@ def diff_sources(old: Mapping[str, bool], new: Mapping[str, bool]) -> tuple[tupl
         if (was is None and not up) or (was is not None and was != up):
             out.append((name, up))
     return tuple(out)
-
-
-def count_by(
-    pairs: Iterable[tuple[str, int]], key: str, inc: int = 1
-) -> tuple[tuple[str, int], ...]:
-    """Pure counter bump on a tuple of (name, count) pairs (unknown names are appended)."""
-    items = dict(pairs)
-    items[key] = items.get(key, 0) + inc
-    return tuple(items.items())
 
 
 @dataclass
