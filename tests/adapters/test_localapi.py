@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ def fixture(name: str) -> Any:
 
 
 @pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+def server(tmp_path: Path) -> Iterator[LocalAPIServer]:
     srv = LocalAPIServer(str(tmp_path / "tailscaled.sock"), fixture("status-sharer.json"))
     srv.set_whois("100.102.2.2", fixture("whois-masqueraded.json"))
     srv.set_whois("100.103.3.3", fixture("whois-plain.json"))

@@ -33,10 +33,11 @@ SHIBUYA_PROVIDER = "SIP-TRUNK-7B3D0E55"
 SHIBUYA_OLD = "100.88.7.19"
 
 
-class Lines(io.TextIOBase):
+class Lines(io.StringIO):
     """A thread-safe stderr stand-in that keeps every line."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._buf: list[str] = []
 

@@ -9,7 +9,7 @@ import resource
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -33,7 +33,7 @@ def server(monkeypatch: pytest.MonkeyPatch, **limits: Any) -> Iterator[MetricsSe
 
 
 def _connect(srv: MetricsServer) -> socket.socket:
-    s = socket.create_connection(srv.server_address[:2], timeout=5)
+    s = socket.create_connection(cast(tuple[str, int], srv.server_address[:2]), timeout=5)
     return s
 
 

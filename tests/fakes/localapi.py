@@ -101,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _writer(self) -> bool:
         cred = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _pid, uid, _gid = struct.unpack("3i", cred)
-        return uid == 0 or uid == self.server.owner.operator_uid
+        return bool(uid == 0 or uid == self.server.owner.operator_uid)
 
     def _stream(self, owner: LocalAPIServer) -> None:
         q: queue.Queue[Any] = queue.Queue()

@@ -120,7 +120,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from sdp_guard.demo import pbxdb
@@ -132,9 +132,9 @@ PROC = "MikoPBX\\PBXCoreREST\\Lib\\"
 
 
 def make_db(path: str | os.PathLike[str], *, sample: bool = True, extra_sql: str = "") -> str:
-    """A MikoPBX DB with the real schema (and the three sample trunks)."""
+    """A MikoPBX DB with the real schema but no m_LanInterfaces (and the three sample trunks)."""
     sample_sql = fixture("mikopbx", "sample-stations.sql").read_text() if sample else ""
-    return pbxdb.create(path, sql=sample_sql + "\n" + extra_sql)
+    return pbxdb.create(path, sql=sample_sql + "\n" + extra_sql, without=["m_LanInterfaces"])
 
 
 @dataclass
@@ -1105,7 +1105,7 @@ class _Server(ThreadingHTTPServer):
 def serve(fake: FakeMikoPBX, host: str = "127.0.0.1", port: int = 0) -> _Server:
     srv = _Server((host, port), _Handler)
     srv.fake = fake
-    h, p = srv.server_address[:2]
+    h, p = cast(tuple[str, int], srv.server_address[:2])
     fake.url = f"http://{h}:{p}"
     return srv
 

@@ -171,7 +171,7 @@ def test_mantela_documents_into_stations() -> None:
                     b.outcome(f"{len(res.stations)} stations")
                 except RegistryError:
                     b.outcome("RegistryError (own file unusable)")
-            assert Fetched  # the seam used is the real fetch_document path
+            assert Fetched is not None  # the seam used is the real fetch_document path
 
         case()
         b.done()

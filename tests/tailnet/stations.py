@@ -44,7 +44,7 @@ def make(
         d.mkdir(mode=0o755, exist_ok=True)
         d.chmod(0o755)
         trunks = [
-            pbxdb.Trunk(TRUNK_TO[peer], peer, host, hosts=(host,))
+            pbxdb.Trunk(TRUNK_TO[peer], peer, host, extra_hosts=(host,))
             for peer, host in hosts[name].items()
         ]
         db = pbxdb.create(d / "mikopbx.db", trunks)

@@ -63,7 +63,7 @@ def _validate(doc: Any, text: str, path: str) -> None:
     from sdp_guard.schemas._stations_validator import validate
 
     try:
-        validate(doc)  # type: ignore[no-untyped-call]
+        validate(doc)
     except JsonSchemaValueException as e:
         steps = _steps(e.name or "data")
         raise RegistryError(_describe(e, steps, doc, text, path), _hint(e, steps)) from None

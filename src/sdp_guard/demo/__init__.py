@@ -95,7 +95,7 @@ def build(directory: str) -> DemoFiles:
                 desc,
                 host,
                 registration=reg,
-                hosts=(host,),
+                extra_hosts=(host,),
                 manual=attrs,
                 note=note,
                 username=f"ochanomizu{i}",

@@ -25,7 +25,7 @@ class Trunk:
     host: str
     registration: str = "none"  # m_Sip.registration_type: none | outbound | inbound
     port: int = 5060
-    hosts: tuple[str, ...] = ()  # m_SipHosts addresses (accepted hosts)
+    extra_hosts: tuple[str, ...] = ()  # m_SipHosts addresses (accepted hosts)
     manual: str = ""  # plain ini text; stored base64 as MikoPBX does
     note: str = ""
     disabled: bool = False
@@ -58,18 +58,22 @@ def create(
     lan: Lan | None = None,
     sql: str = "",
     wal: bool = False,
+    without: Sequence[str] = (),
 ) -> str:
     """Write a MikoPBX DB at ``path``: the schema, then filters, trunks, LAN and extra ``sql``.
 
     ``local_networks`` become m_NetworkFilters rows marked local network (ids 1, 2, … in order);
     ``sql`` runs last (fixtures such as tests/fixtures/mikopbx/sample-stations.sql); ``wal``
-    switches the DB to WAL mode as on a live PBX.
+    switches the DB to WAL mode as on a live PBX. ``without`` leaves tables out, e.g.
+    ``["m_LanInterfaces"]`` for a DB whose NAT settings cannot be read (local_net undecidable).
     """
     conn = sqlite3.connect(path)
     try:
         if wal:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(schema())
+        for table in without:
+            conn.execute(f'DROP TABLE "{table}"')
         for net in local_networks:
             conn.execute(
                 "INSERT INTO m_NetworkFilters (permit, deny, newer_block_ip, local_network,"
@@ -117,7 +121,7 @@ def _insert_trunk(conn: sqlite3.Connection, t: Trunk) -> None:
             t.description,
         ),
     )
-    for addr in t.hosts:
+    for addr in t.extra_hosts:
         conn.execute(
             "INSERT INTO m_SipHosts (provider_id, address) VALUES (?, ?)", (t.uniqid, addr)
         )
