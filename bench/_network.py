@@ -126,7 +126,7 @@ def write_db(path: str, sts: list[Station]) -> None:
             desc,
             host,
             registration=reg,
-            hosts=tuple(extra),
+            extra_hosts=tuple(extra),
             note=f"trunk {i}",
             disabled=disabled == "1",
             username=f"u{i}",
