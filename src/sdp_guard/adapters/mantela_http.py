@@ -94,6 +94,14 @@ class UrllibGetter:
             max_redirections = self.max_redirects
             max_repeats = 2
 
+            def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+                # urllib reads a redirect's whole body before following it, sized by whatever
+                # Content-Length the peer claims: close it unread (a closed answer reads b"").
+                fp.close()
+                return super().http_error_302(req, fp, code, msg, headers)
+
+            http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
         from sdp_guard.adapters.bounded import Deadline, DeadlineExceeded, http_connection
 
         # One deadline for the whole answer, redirects, status line and headers included: a
