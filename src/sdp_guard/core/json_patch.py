@@ -149,12 +149,3 @@ def _render(ext: Mapping[str, Any], lead: str, unit: str, key_sep: str, item_sep
     member_indent = lead.rsplit("\n", 1)[1]
     out = json.dumps(dict(ext), indent=unit, separators=(",", key_sep))
     return out.replace("\n", nl + member_indent)
-
-
-def set_extension(doc: Mapping[str, Any], ext: Mapping[str, Any]) -> dict[str, Any]:
-    """The parsed-document view of :func:`patch_text` (for tests and dry runs)."""
-    out = dict(doc)
-    about = dict(out["aboutMe"])
-    about[TAILNET_KEY] = dict(ext)
-    out["aboutMe"] = about
-    return out
