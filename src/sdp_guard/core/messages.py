@@ -1,6 +1,7 @@
-"""Operator messages in English and Japanese, one template pair per finding code.
+"""Operator messages in English and Japanese: a message and a remedy per finding code.
 
-Templates use ``{name}`` fields filled from the finding; missing values print as "?".
+The tables have the one catalogue shape (:mod:`sdp_guard.core.catalogue`). Templates use
+``{name}`` fields filled from the finding; missing values print as "?".
 """
 
 from __future__ import annotations
