@@ -162,3 +162,34 @@ def test_the_listener_warns_when_not_on_loopback(
         warned = [x for x in out.lines() if "not only on loopback" in x]
         assert len(warned) == int(exposed)
     assert "/findings carries station names and tailnet addresses" in warned[0]
+
+
+def test_a_dripping_localapi_read_ends_and_the_next_evaluation_reads_afresh(
+    st: Station, start_daemon: Any
+) -> None:
+    # Was: no overall deadline, so a LocalAPI answer dripping a byte at a time kept its read in
+    # flight; every later evaluation waited on that same read and tailscale stayed down after
+    # tailscaled was fine again.
+    import socket as socket_mod
+
+    from tests.hostile.test_slow_peers import HEAD, Drip
+
+    path = str(st.dir / "dripping.sock")
+    s = socket_mod.socket(socket_mod.AF_UNIX)
+    s.bind(path)
+    s.listen(8)
+    drip = Drip(s, HEAD)
+    cfg = Path(st.config())
+    cfg.write_text(cfg.read_text().replace(f"socket: {st.socket}", f"socket: {path}"), "utf-8")
+    try:
+        d = start_daemon(str(cfg))
+        d.wait_line("source tailscale down")
+        # tailscaled answers properly again; the dripping connections go on (DRIP_FOR s).
+        os.unlink(path)
+        os.symlink(st.socket, path)
+        t0 = time.monotonic()
+        st.publish_status()  # a bus Notify: re-read the tailnet
+        d.wait_line("source tailscale up again", timeout=6.0)
+        assert time.monotonic() - t0 < 6.0
+    finally:
+        drip.close()

@@ -146,3 +146,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("real tailnet: measured")
         for line in MEASURED:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def sip_tools() -> None:
+    """SIPp (with its G.711 pcap), nft and ss, as tests/e2e needs them (fails under CI, skips
+    elsewhere)."""
+    from tests.e2e import probe_peers
+    from tests.e2e.conftest import missing_prerequisites
+
+    missing = missing_prerequisites()
+    if not probe_peers.G711A_PCAP.exists():
+        missing.append(f"{probe_peers.G711A_PCAP} (Debian package sip-tester)")
+    if missing:
+        msg = "SIP/RTP over the real tailnet cannot run; missing: " + "; ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)

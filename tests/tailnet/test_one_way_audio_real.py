@@ -13,7 +13,6 @@ Packet counts come from nftables counters in each node's namespace.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,19 +148,6 @@ def assert_two_way(r: sipua.CallResult) -> None:
 
 def assert_ok(res: Result, what: str) -> None:
     assert res.rc == 0, f"{what} exited {res.rc}\nstdout:\n{res.stdout}\nstderr:\n{res.stderr}"
-
-
-@pytest.fixture
-def sip_tools() -> None:
-    """SIPp, nft and ss, as tests/e2e needs them (fails under CI, skips elsewhere)."""
-    from tests.e2e.conftest import missing_prerequisites
-
-    missing = missing_prerequisites()
-    if missing:
-        msg = "SIP/RTP over the real tailnet cannot run; missing: " + "; ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
 
 
 @contextlib.contextmanager

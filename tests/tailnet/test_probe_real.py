@@ -14,7 +14,6 @@ drops it).
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -37,21 +36,6 @@ HEADERS = 20 + 8  # IPv4 + UDP
 PROBE_RTP = 12 + rtp.SAMPLES  # the probe's RTP: header and 20 ms of G.711, one byte per sample
 PCAP_RTP = 12 + 240  # the strict peer's: g711a.pcap holds 236 datagrams of 30 ms of PCMA
 STALE = "100.64.250.250"  # an address the registry still advertises for B; no node has it
-
-
-@pytest.fixture
-def sip_tools() -> None:
-    """SIPp, nft and ss, as tests/e2e needs them (fails under CI, skips elsewhere)."""
-    from tests.e2e.conftest import missing_prerequisites
-
-    missing = missing_prerequisites()
-    if not probe_peers.G711A_PCAP.exists():
-        missing.append(f"{probe_peers.G711A_PCAP} (Debian package sip-tester)")
-    if missing:
-        msg = "the probe over the real tailnet cannot run; missing: " + "; ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
 
 
 class Lab:
