@@ -111,12 +111,11 @@ def evaluations(text: str) -> float:
 
 
 def measure(mode: str, events: int, workdir: str) -> dict[str, Any]:
-    from tests.fakes import localapi as fake_localapi
-
     from sdp_guard import demo
     from sdp_guard.demo import wire
 
-    server_cls = _daemon.load_fake_server()
+    fake_localapi = _daemon.load_fake_localapi()
+    server_cls = fake_localapi.LocalAPIServer
     files = demo.build(workdir)
     sock = os.path.join(workdir, "tailscaled.sock")
     srv = server_cls(sock)

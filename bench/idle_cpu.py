@@ -25,9 +25,9 @@ def main() -> int:
     args = p.parse_args()
     window = args.seconds or (3.0 if args.smoke else 60.0)
     res = c.Result("4", f"daemon idle CPU and wake-ups over {window:g} s", args.smoke)
-    from tests.fakes import localapi as fake_localapi
-
     from sdp_guard import demo
+
+    fake_localapi = _daemon.load_fake_localapi()
     from sdp_guard.demo import wire
 
     why = c.netns_problem()
