@@ -44,7 +44,7 @@ targets = whois_targets(pbx.providers, st, view)
 view = apply_whois(view, {a: whois[a] for a in targets if a in whois})
 out["tailnet_parse"] = t() - t0
 t0 = t(); rep = evaluate(pbx, st, view); out["evaluate"] = t() - t0
-t0 = t(); doc = to_document(rep, lang="en", checked_at="x", sources={})
+t0 = t(); doc = to_document(rep, lang="en", checked_at="x", sources={}, version="bench")
 s = json.dumps(doc, indent=2, ensure_ascii=False); out["render"] = t() - t0
 out["findings"] = len(rep.findings); out["providers"] = len(pbx.providers)
 out["peers"] = len(view.peers)

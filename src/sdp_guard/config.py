@@ -139,13 +139,45 @@ OPTIONS: tuple[Option, ...] = (
 _BY_KEY = {o.key: o for o in OPTIONS}
 
 
+class Settings(NamedTuple):
+    """Every setting, typed: one field per row of :data:`OPTIONS`, in the same order, named by its
+    key with ``_`` for ``.``, typed as its reader returns (tests/core/test_settings.py checks both).
+
+    A NamedTuple, not a dataclass: ``check`` builds one at start-up and must not import
+    ``dataclasses`` (bench figure 2).
+    """
+
+    mikopbx_db: str
+    mikopbx_api_url: str
+    mikopbx_api_token_file: str
+    tailscale_socket: str
+    tailscale_interface: str
+    registry_file: str
+    registry_mantela_url: str
+    state_dir: str
+    lang: str
+    daemon_listen: str
+    daemon_recheck_seconds: int
+    daemon_auto_sync: str
+    probe_echo_number: str
+    probe_schedule_minutes: str | int
+
+
+def field_name(key: str) -> str:
+    """``daemon.recheck_seconds`` -> ``daemon_recheck_seconds`` (the :class:`Settings` field)."""
+    return key.replace(".", "_")
+
+
 class Config(NamedTuple):
     values: Mapping[str, Any]
     sources: Mapping[str, str]  # key -> "default" | "<file>" | "command line"
     path: str | None
+    settings: Settings  # the same values, typed; what callers read
 
-    def get(self, key: str) -> Any:
-        return self.values[key]
+    @classmethod
+    def of(cls, values: Mapping[str, Any], sources: Mapping[str, str], path: str | None) -> Config:
+        """A Config whose :class:`Settings` are built from ``values`` along the table."""
+        return cls(values, sources, path, Settings._make(values[o.key] for o in OPTIONS))
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         vals = dict(self.values)
@@ -164,11 +196,11 @@ class Config(NamedTuple):
                     "see `sdp-guard COMMAND --help`",
                 ) from None
             srcs[k] = "command line"
-        return Config(vals, srcs, self.path)
+        return Config.of(vals, srcs, self.path)
 
     @property
     def db_path(self) -> str:
-        p = str(self.values["mikopbx.db"])
+        p = self.settings.mikopbx_db
         if p:
             return p
         for cand in DB_PATHS:
@@ -194,7 +226,7 @@ def load(path: str | None) -> Config:
     sources = {o.key: "default" for o in OPTIONS}
     explicit = path is not None
     path = path or DEFAULT_CONFIG_PATH
-    from sdp_guard.adapters.bounded import TooLarge, read_file
+    from sdp_guard.files.capped import TooLarge, read_file
 
     try:
         data = read_file(path, 1024 * 1024)
@@ -204,12 +236,12 @@ def load(path: str | None) -> Config:
                 f"configuration file {path} does not exist",
                 "create it (see `sdp-guard config show` for every setting) or drop --config",
             ) from None
-        return Config(values, sources, None)
+        return Config.of(values, sources, None)
     except OSError as e:
         raise ConfigError(f"cannot read configuration file {path}: {e.strerror or e}") from e
     except TooLarge as e:
         raise ConfigError(f"configuration file {e}") from None
-    from sdp_guard.adapters.yamlfile import decode_yaml, parse_yaml
+    from sdp_guard.files.yamlsafe import decode_yaml, parse_yaml
 
     text = decode_yaml(data, path, ConfigError)
     if not text.strip() and path != os.devnull:
@@ -221,7 +253,7 @@ def load(path: str | None) -> Config:
         )
     doc = parse_yaml(text, path, ConfigError)
     if doc is None:
-        return Config(values, sources, path)
+        return Config.of(values, sources, path)
     if not isinstance(doc, Mapping):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     for key, raw in _flatten(doc).items():
@@ -236,7 +268,7 @@ def load(path: str | None) -> Config:
 
             raise ConfigError(f"{path}: setting {key}: {e} (got {reprlib.repr(raw)})") from None
         sources[key] = path
-    return Config(values, sources, path)
+    return Config.of(values, sources, path)
 
 
 def render(cfg: Config) -> str:

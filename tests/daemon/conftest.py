@@ -79,7 +79,7 @@ def start_daemon(st: Station) -> Iterator[Any]:
         cfg = config_mod.load(config_path or st.config())
         opts: dict[str, Any] = {"watch_netlink": False, "eval_timeout": 2.0}
         opts.update(kw)
-        s = Settings(cfg=cfg, lang=str(cfg.get("lang")), listen=("127.0.0.1", 0), **opts)
+        s = Settings(cfg=cfg, lang=cfg.settings.lang, listen=("127.0.0.1", 0), **opts)
         out = Lines()
         d = Daemon(
             s,
@@ -102,7 +102,7 @@ def start_daemon(st: Station) -> Iterator[Any]:
 
 def _reloaded(s: Settings, path: str) -> Settings:
     cfg = config_mod.load(path)
-    return dataclasses.replace(s, cfg=cfg, lang=str(cfg.get("lang")))
+    return dataclasses.replace(s, cfg=cfg, lang=cfg.settings.lang)
 
 
 # ---- network namespace with a tailscale0 ---------------------------------------------------

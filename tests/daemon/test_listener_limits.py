@@ -14,17 +14,21 @@ from typing import Any, cast
 import pytest
 
 from sdp_guard.adapters import metrics
-from sdp_guard.adapters.metrics import MetricsServer, Snapshot
+from sdp_guard.adapters.metrics import MetricsServer
+from sdp_guard.daemon.exposition import exposition
+from sdp_guard.daemon.state import PublishedState
 
 from .harness import http_get
 
 
 @contextlib.contextmanager
-def server(monkeypatch: pytest.MonkeyPatch, **limits: Any) -> Iterator[MetricsServer]:
+def server(
+    monkeypatch: pytest.MonkeyPatch, **limits: Any
+) -> Iterator[MetricsServer[PublishedState]]:
     for k, v in limits.items():
         monkeypatch.setattr(metrics, k, v, raising=False)
-    snap = Snapshot(started_at=time.time(), recheck_seconds=60)
-    srv = MetricsServer(("127.0.0.1", 0), lambda: snap)
+    snap = PublishedState(started_at=time.time(), recheck_seconds=60)
+    srv = MetricsServer(("127.0.0.1", 0), lambda: snap, exposition)
     srv.start()
     try:
         yield srv
@@ -32,7 +36,7 @@ def server(monkeypatch: pytest.MonkeyPatch, **limits: Any) -> Iterator[MetricsSe
         srv.stop()
 
 
-def _connect(srv: MetricsServer) -> socket.socket:
+def _connect(srv: MetricsServer[PublishedState]) -> socket.socket:
     s = socket.create_connection(cast(tuple[str, int], srv.server_address[:2]), timeout=5)
     return s
 

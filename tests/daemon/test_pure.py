@@ -261,9 +261,10 @@ def test_transition_lines_name_code_provider_station_and_addresses() -> None:
 def test_collector_preinitialises_every_series_and_reads_only_the_snapshot() -> None:
     from prometheus_client import CollectorRegistry
 
-    from sdp_guard.adapters.metrics import ProviderRow, Snapshot, SnapshotCollector, SourceStatus
+    from sdp_guard.daemon.exposition import StateCollector
+    from sdp_guard.daemon.state import ProviderRow, PublishedState, SourceStatus
 
-    snap = Snapshot(
+    snap = PublishedState(
         started_at=100.0,
         recheck_seconds=60,
         evaluations=3,
@@ -279,7 +280,7 @@ def test_collector_preinitialises_every_series_and_reads_only_the_snapshot() -> 
     )
     current = [snap]
     reg = CollectorRegistry()
-    reg.register(SnapshotCollector(lambda: current[0]))
+    reg.register(StateCollector(lambda: current[0]))
     get = reg.get_sample_value
     assert (
         get(
@@ -307,7 +308,9 @@ def test_collector_preinitialises_every_series_and_reads_only_the_snapshot() -> 
         )
         == 1
     )
-    current[0] = Snapshot(started_at=100.0, recheck_seconds=60)  # a new evaluation swaps it in
+    current[0] = PublishedState(
+        started_at=100.0, recheck_seconds=60
+    )  # a new evaluation swaps it in
     assert get("sdp_guard_findings", {"code": HOST.value, "severity": "critical"}) == 0
     assert (
         get(

@@ -78,7 +78,8 @@ def test_module_reads_check_json_after_an_input_error(
 
 @needs_php
 def test_module_reads_the_daemon_document_before_its_first_evaluation(tmp_path: Path) -> None:
-    from sdp_guard.adapters.metrics import gunzip, not_evaluated_document
+    from sdp_guard.adapters.metrics import gunzip
+    from sdp_guard.daemon.state import not_evaluated_document
 
     doc = gunzip(not_evaluated_document(time.time(), "ja")).decode()
     got = php_reads(tmp_path, doc)
@@ -123,7 +124,7 @@ def test_module_reads_the_daemons_probe_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The `probes` list as the daemon writes it (ProbeRow.doc) passes the module's validation."""
-    from sdp_guard.adapters.metrics import ProbeRow
+    from sdp_guard.daemon.state import ProbeRow
 
     assert PHP is not None, "php-cli is missing (apt-get install php-cli)"
     main(["demo", "--json", "--lang", "en"])

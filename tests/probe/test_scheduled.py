@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from sdp_guard.adapters.metrics import ProbeRow, Snapshot, exposition
 from sdp_guard.core.diagnose import ProviderMatch, Report
 from sdp_guard.core.findings import Code, Finding, Severity
 from sdp_guard.core.model import LocalNet, PbxConfig, Peer, Provider, Station, TailnetView
 from sdp_guard.core.probe import scheduled_targets
+from sdp_guard.daemon.exposition import exposition
 from sdp_guard.daemon.probes import Scheduler, jobs
+from sdp_guard.daemon.state import ProbeRow, PublishedState
 
 B = Station("b", "100.102.2.2")
 C = Station("c", "100.103.3.3")
@@ -64,14 +65,14 @@ def test_probe_metrics() -> None:
         ProbeRow("b", "SIP-TRUNK-B", "one-way", 0.0, 250, 0, 200, "100.101.1.1", 1.7e9),
         ProbeRow("c", "SIP-TRUNK-C", "two-way", 0.992, 250, 248, 200, "100.101.1.1", 1.7e9),
     )
-    text = exposition(Snapshot(started_at=0.0, recheck_seconds=60.0, probes=rows)).decode()
+    text = exposition(PublishedState(started_at=0.0, recheck_seconds=60.0, probes=rows)).decode()
     assert 'sdp_guard_probe_rtp_received_ratio{station="b"} 0.0' in text
     assert 'sdp_guard_probe_rtp_received_ratio{station="c"} 0.992' in text
     assert 'sdp_guard_probe_verdict{station="b",verdict="one-way"} 1.0' in text
     assert 'sdp_guard_probe_verdict{station="b",verdict="two-way"} 0.0' in text
     assert 'sdp_guard_probe_verdict{station="c",verdict="two-way"} 1.0' in text
     # no probe yet: no probe series at all (not a misleading 0)
-    empty = exposition(Snapshot(started_at=0.0, recheck_seconds=60.0)).decode()
+    empty = exposition(PublishedState(started_at=0.0, recheck_seconds=60.0)).decode()
     assert "sdp_guard_probe_" not in empty
 
 

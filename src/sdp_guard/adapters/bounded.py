@@ -8,7 +8,7 @@
 - :func:`read_body`: an HTTP response body with a size cap (also for chunked and unsized bodies).
 - :func:`loads_json`: ``json.loads`` whose failures (including nesting too deep for the parser,
   which raises ``RecursionError``) are one ``ValueError`` with a plain message.
-- :func:`read_file`: a local file with a size cap, as bytes.
+- :func:`read_file` (from :mod:`sdp_guard.files.capped`): a local file with a size cap, as bytes.
 
 Imports stay light: ``check --snapshot`` uses ``read_file``/``loads_json`` on its start-up path.
 """
@@ -17,21 +17,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 from typing import Any
 
+from sdp_guard.files.capped import CHUNK as CHUNK
+from sdp_guard.files.capped import MAX_FILE_BYTES as MAX_FILE_BYTES
+from sdp_guard.files.capped import TooLarge as TooLarge
+from sdp_guard.files.capped import read_capped
+from sdp_guard.files.capped import read_file as read_file
+
 MAX_JSON_BYTES = 32 * 1024 * 1024  # LocalAPI status of a large tailnet stays far below this
-MAX_FILE_BYTES = 32 * 1024 * 1024
-CHUNK = 64 * 1024
 
 
 class DeadlineExceeded(TimeoutError):
     """The whole exchange did not finish in time."""
-
-
-class TooLarge(ValueError):
-    """An answer or a file is over its size limit."""
 
 
 class Deadline:
@@ -119,23 +118,7 @@ def read_body(resp: Any, max_bytes: int, what: str) -> bytes:
     length = resp.getheader("Content-Length")
     if length and length.strip().isdigit() and int(length) > max_bytes:
         raise TooLarge(f"{what}: answer is {int(length)} bytes, over the limit of {max_bytes}")
-    return _read_capped(resp, max_bytes, f"{what}: answer")
-
-
-def _read_capped(f: Any, max_bytes: int, what: str, first: int = CHUNK) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    want = min(first, max_bytes + 1)
-    while True:
-        chunk = f.read(want)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > max_bytes:
-            raise TooLarge(f"{what} is over the limit of {max_bytes} bytes")
-        chunks.append(chunk)
-        want = min(CHUNK, max_bytes + 1 - size)
-    return b"".join(chunks)
+    return read_capped(resp, max_bytes, f"{what}: answer")
 
 
 def loads_json(data: bytes | str, what: str) -> Any:
@@ -150,20 +133,6 @@ def loads_json(data: bytes | str, what: str) -> Any:
         raise ValueError(
             f"{what} is not valid JSON (line {e.lineno} column {e.colno}: {e.msg})"
         ) from e
-
-
-def read_file(path: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """A local file as bytes, refusing more than ``max_bytes`` (``/dev/zero`` ends too).
-
-    Opened non-blocking, so a FIFO without a writer is empty rather than a hang. Raises
-    ``OSError`` as ``open`` does, and :class:`TooLarge`.
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    with open(fd, "rb", buffering=0) as f:
-        size = os.fstat(fd).st_size
-        if size > max_bytes:
-            raise TooLarge(f"{path} is {size} bytes, over the limit of {max_bytes}")
-        return _read_capped(f, max_bytes, path, size + 1 if size else CHUNK)
 
 
 def http_connection(

@@ -61,10 +61,10 @@ def live_tailnet(
 ) -> tuple[TailnetView, Any, dict[str, Any], str]:
     from sdp_guard.adapters.localapi import LocalAPI
 
-    api = LocalAPI(str(cfg.get("tailscale.socket")))
+    api = LocalAPI(cfg.settings.tailscale_socket)
     status_doc = api.status()
     view, answers = read_tailnet(status_doc, api.whois, pbx, stations)
-    return view, status_doc, answers, str(cfg.get("tailscale.socket"))
+    return view, status_doc, answers, cfg.settings.tailscale_socket
 
 
 def snapshot_tailnet(

@@ -15,6 +15,11 @@ peer without the extension is a note, not an error.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sdp_guard.config import Config
+
 import contextlib
 import hashlib
 import json
@@ -450,7 +455,7 @@ class RegistrySources:
 
 
 def load_registry_sources(
-    cfg: Any,
+    cfg: Config,
     load_yaml: Callable[[str], tuple[Station, ...]],
     *,
     getter: Getter | None = None,
@@ -460,20 +465,20 @@ def load_registry_sources(
     With Mantela on, a missing *default* stations.yaml is fine (Mantela alone is a registry); a
     file named in the configuration or on the command line must exist.
     """
-    path = str(cfg.get("registry.file"))
-    url = str(cfg.get("registry.mantela_url") or "").strip()
+    path = cfg.settings.registry_file
+    url = cfg.settings.registry_mantela_url.strip()
     yaml_st: tuple[Station, ...]
     if not url:
         yaml_st = load_yaml(path)
         return RegistrySources(yaml_st, f"{path} ({len(yaml_st)} stations)")
-    explicit = getattr(cfg, "sources", {}).get("registry.file", "default") != "default"
+    explicit = cfg.sources.get("registry.file", "default") != "default"
     if not explicit and not os.path.exists(path):
         yaml_st = ()
         yaml_detail = f"{path} (absent)"
     else:
         yaml_st = load_yaml(path)
         yaml_detail = f"{path} ({len(yaml_st)} stations)"
-    state_dir = str(cfg.get("state_dir") or "") or None
+    state_dir = cfg.settings.state_dir or None
     res = load_mantela(url, state_dir=state_dir, getter=getter)
     merged, notes = merge_stations(yaml_st, res.stations)
     stale = ", stale" if res.stale else ""

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sdp_guard.config import Config
+
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sdp_guard.adapters.yamlfile import parse_yaml
 from sdp_guard.core.addresses import normalize
 from sdp_guard.core.model import Station
 from sdp_guard.core.text import sanitize_text
 from sdp_guard.errors import RegistryError
+from sdp_guard.files.yamlsafe import parse_yaml
 
 _PATH_RE = re.compile(r"\[(\d+)\]|\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -26,7 +31,7 @@ FIELD_HINTS = {
 
 def load_registry(path: str) -> tuple[Station, ...]:
     from sdp_guard.adapters.bounded import TooLarge, read_file
-    from sdp_guard.adapters.yamlfile import decode_yaml
+    from sdp_guard.files.yamlsafe import decode_yaml
 
     try:
         data = read_file(path)
@@ -193,15 +198,15 @@ def _check_unique(stations: Sequence[Station], text: str, path: str) -> None:
             owner[pid] = s.name
 
 
-def load_stations(cfg: Any) -> tuple[tuple[Station, ...], str]:
+def load_stations(cfg: Config) -> tuple[tuple[Station, ...], str]:
     """stations.yaml plus, when ``registry.mantela_url`` is set, peers' Mantela files (YAML wins).
 
     Returns (stations, a one-line description of the sources for reports).
     """
-    if not str(cfg.get("registry.mantela_url") or "").strip():
+    if not cfg.settings.registry_mantela_url.strip():
         # Mantela off: same result as load_registry_sources, without importing it (~15 ms of
         # `check` start-up; bench/check_startup.py).
-        path = str(cfg.get("registry.file"))
+        path = cfg.settings.registry_file
         stations = load_registry(path)
         return stations, f"{path} ({len(stations)} stations)"
     from sdp_guard.adapters.mantela_http import load_registry_sources

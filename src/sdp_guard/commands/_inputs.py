@@ -74,7 +74,7 @@ def load_config(args: argparse.Namespace) -> config_mod.Config:
 
 
 def pick_lang(cfg: config_mod.Config) -> str:
-    lang = str(cfg.get("lang"))
+    lang = cfg.settings.lang
     if lang in ("en", "ja"):
         return lang
     for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):

@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     for w in warnings:
         print(m[w[0]].format(**w[1]), file=sys.stderr)
     if args.check:
-        return _check_published(args.url or str(cfg.get("registry.mantela_url") or ""), ext, m)
+        return _check_published(args.url or cfg.settings.registry_mantela_url, ext, m)
     if args.mantela:
         return _patch_file(args.mantela, ext, args.identifier, args.dry_run, m)
     if args.yaml:
@@ -264,7 +264,7 @@ def _status_doc(args: argparse.Namespace, cfg: Any) -> Any:
         return load_snapshot(args.snapshot)[0]
     from sdp_guard.adapters.localapi import LocalAPI
 
-    return LocalAPI(str(cfg.get("tailscale.socket"))).status()
+    return LocalAPI(cfg.settings.tailscale_socket).status()
 
 
 def own_extension(

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from sdp_guard.sync.backup import BackupStore
 
     cfg = sync_config(args)
-    store = BackupStore(str(cfg.get("state_dir")))
+    store = BackupStore(cfg.settings.state_dir)
     backups = store.list()
     rows: list[dict[str, Any]] = [
         {

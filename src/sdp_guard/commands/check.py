@@ -29,6 +29,7 @@ import os
 import sys
 from typing import Any
 
+from sdp_guard import __version__
 from sdp_guard.commands._inputs import (
     Inputs,
     add_input_options,
@@ -71,7 +72,9 @@ def report_document(inputs: Inputs, lang: str) -> dict[str, Any]:
     from sdp_guard.core.render import to_document
 
     report = evaluate(inputs.pbx, inputs.stations, inputs.view)
-    return to_document(report, lang=lang, checked_at=now_iso(), sources=inputs.sources)
+    return to_document(
+        report, lang=lang, checked_at=now_iso(), sources=inputs.sources, version=__version__
+    )
 
 
 def emit(doc: dict[str, Any], as_json: bool, color_choice: str) -> int:
@@ -116,5 +119,12 @@ def _unknown_json(e: Exception, lang: str) -> None:
         name: {"up": False, "detail": reason if name == which else "not checked"}
         for name in ("tailscale", "mikopbx", "registry")
     }
-    doc = to_document(None, lang=lang, checked_at=now_iso(), sources=sources, error=reason)
+    doc = to_document(
+        None,
+        lang=lang,
+        checked_at=now_iso(),
+        sources=sources,
+        version=__version__,
+        error=reason,
+    )
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

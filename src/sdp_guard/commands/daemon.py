@@ -90,7 +90,7 @@ def settings(args: argparse.Namespace) -> Settings:
             "daemon.recheck_seconds": args.recheck_seconds,
         }
     )
-    listen_text = str(cfg.get("daemon.listen"))
+    listen_text = cfg.settings.daemon_listen
     listen = None
     if listen_text != "off":
         try:

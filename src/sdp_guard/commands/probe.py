@@ -161,7 +161,7 @@ def _plan(args: argparse.Namespace, cfg: Any) -> tuple[Any, Any]:
     from sdp_guard.core.addresses import is_ip
     from sdp_guard.core.model import LocalNet, Provider
 
-    number = str(args.number or cfg.get("probe.echo_number")).strip()
+    number = str(args.number or cfg.settings.probe_echo_number).strip()
     if not number or any(c in number for c in " \t\r\n<>@;:\"'"):
         raise UsageError(f"--number {number!r} is not a dialable SIP user part")
     bind = _v4(args.bind, "--bind") if args.bind else ""
@@ -225,7 +225,7 @@ def _plan(args: argparse.Namespace, cfg: Any) -> tuple[Any, Any]:
 def _tailnet(cfg: Any) -> Any:
     from sdp_guard.adapters.localapi import LocalAPI, parse_status
 
-    return parse_status(LocalAPI(str(cfg.get("tailscale.socket"))).status())
+    return parse_status(LocalAPI(cfg.settings.tailscale_socket).status())
 
 
 def _named_target(name: str, cfg: Any) -> tuple[Any, str | None, Any, Any, str]:

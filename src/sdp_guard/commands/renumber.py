@@ -276,7 +276,7 @@ def _view(args: argparse.Namespace, cfg: Any) -> TailnetView:
         return parse_status(load_snapshot(args.snapshot)[0])
     from sdp_guard.adapters.localapi import LocalAPI
 
-    return parse_status(LocalAPI(str(cfg.get("tailscale.socket"))).status())
+    return parse_status(LocalAPI(cfg.settings.tailscale_socket).status())
 
 
 def _stations(cfg: Any, args: argparse.Namespace) -> tuple[Station, ...]:

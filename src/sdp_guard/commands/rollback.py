@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = sync_config(args)
     lang = pick_lang(cfg)
-    state_dir = str(cfg.get("state_dir"))
+    state_dir = cfg.settings.state_dir
     store = BackupStore(state_dir)
     if args.id:
         backup = store.load(args.id)

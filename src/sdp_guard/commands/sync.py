@@ -95,9 +95,9 @@ def sync_config(args: argparse.Namespace) -> Any:
 def make_api(cfg: Any) -> Any:
     from sdp_guard.adapters.mikopbx_api import MikoPbxApi, read_token
 
-    token_file = str(cfg.get("mikopbx.api_token_file") or "")
+    token_file = cfg.settings.mikopbx_api_token_file
     token = read_token(token_file) if token_file else ""
-    return MikoPbxApi(str(cfg.get("mikopbx.api_url")), token)
+    return MikoPbxApi(cfg.settings.mikopbx_api_url, token)
 
 
 def confirm(prompt: str) -> bool:
@@ -164,7 +164,7 @@ def apply(args: argparse.Namespace, cfg: Any, plan: Any) -> Any:
     from sdp_guard.sync.backup import BackupStore, sync_lock
     from sdp_guard.sync.texts import t
 
-    state_dir = str(cfg.get("state_dir"))
+    state_dir = cfg.settings.state_dir
     api = make_api(cfg)
     progress = _progress
     with sync_lock(state_dir):

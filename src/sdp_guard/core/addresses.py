@@ -38,7 +38,11 @@ def normalize(text: str | None) -> str:
     ip = _parse_ip(s)
     if ip is not None:
         return ip.compressed
-    return s.rstrip(".").lower()
+    trimmed = s.rstrip(".").strip()
+    if trimmed != s:
+        # "0 ." -> "0 " -> "0": trim again until stable, so normalize(normalize(x)) == normalize(x)
+        return normalize(trimmed)
+    return s.lower()
 
 
 def _parse_ip(s: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sdp_guard import __version__
 from sdp_guard.core.catalogue import view
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Severity
@@ -32,6 +31,7 @@ def to_document(
     lang: str,
     checked_at: str,
     sources: Mapping[str, Mapping[str, Any]],
+    version: str,
     error: str = "",
 ) -> dict[str, Any]:
     """The findings document (docs/findings-json.md); every one is built here.
@@ -43,7 +43,7 @@ def to_document(
     if report is None:
         return {
             "schema_version": SCHEMA_VERSION,
-            "tool": {"name": "sdp-guard", "version": __version__},
+            "tool": {"name": "sdp-guard", "version": version},
             "checked_at": checked_at,
             "status": STATUS_BY_EXIT[3],
             "exit_code": 3,
@@ -111,7 +111,7 @@ def to_document(
     ]
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "sdp-guard", "version": __version__},
+        "tool": {"name": "sdp-guard", "version": version},
         "checked_at": checked_at,
         "status": STATUS_BY_EXIT[code],
         "exit_code": code,

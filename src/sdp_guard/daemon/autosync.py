@@ -44,10 +44,10 @@ def apply(
     from sdp_guard.sync.backup import BackupStore, sync_lock
     from sdp_guard.sync.engine import ApiSync
 
-    token_file = str(cfg.get("mikopbx.api_token_file") or "")
+    token_file = cfg.settings.mikopbx_api_token_file
     token = read_token(token_file) if token_file else ""
-    api = MikoPbxApi(str(cfg.get("mikopbx.api_url")), token)
-    state_dir = str(cfg.get("state_dir"))
+    api = MikoPbxApi(cfg.settings.mikopbx_api_url, token)
+    state_dir = cfg.settings.state_dir
     with sync_lock(state_dir):
         out = ApiSync(api, BackupStore(state_dir), plan, progress).run()
     skipped = "; ".join(f"{p}: {why}" for p, why in out.skipped)

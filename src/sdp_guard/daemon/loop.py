@@ -14,7 +14,12 @@ Each evaluation reads only the inputs that were woken (the tailnet view after an
 whois targets depend on the providers and the registry), each read in a worker with a deadline.
 A failed or late read marks that source down and keeps its last good view, so a source outage
 never clears a finding nor invents one. Transitions are logged, one line each, and a new
-immutable :class:`Snapshot` is swapped in for the metrics listener.
+immutable :class:`~sdp_guard.daemon.state.PublishedState` (built by the pure
+:func:`~sdp_guard.daemon.state.build_state`) is swapped in for the metrics listener.
+
+This module only orchestrates: the inputs are read by :class:`~sdp_guard.daemon.readers.Readers`
+(injectable), what is published is decided in :mod:`sdp_guard.daemon.state`, and the exposition
+is built in :mod:`sdp_guard.daemon.exposition`.
 """
 
 from __future__ import annotations
@@ -33,21 +38,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import IO, Any
 
 from sdp_guard import config as config_mod
 from sdp_guard.adapters import inotify
 from sdp_guard.adapters.heap import release_memory
-from sdp_guard.adapters.metrics import (
-    MetricsServer,
-    ProviderRow,
-    Snapshot,
-    SourceStatus,
-    encode_document,
-    is_loopback,
-    not_evaluated_document,
-)
+from sdp_guard.adapters.metrics import MetricsServer, encode_document, is_loopback
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Finding, Severity
 from sdp_guard.core.model import PbxConfig, Station, TailnetView
@@ -55,9 +51,21 @@ from sdp_guard.core.text import sanitize_text
 from sdp_guard.daemon import logtext
 from sdp_guard.daemon.bus import BusWatcher
 from sdp_guard.daemon.coalesce import Pending
+from sdp_guard.daemon.exposition import exposition
 from sdp_guard.daemon.notify import Notifier
 from sdp_guard.daemon.probes import Scheduler as ProbeScheduler
-from sdp_guard.daemon.state import SOURCES, Counters, diff_findings, diff_sources
+from sdp_guard.daemon.readers import REAL, Outcome, Readers, guard
+from sdp_guard.daemon.state import (
+    SOURCES,
+    Counters,
+    PublishedState,
+    SourceStatus,
+    build_state,
+    diff_findings,
+    diff_sources,
+    iso,
+    not_evaluated_document,
+)
 from sdp_guard.errors import ConfigError, Error
 
 log = logging.getLogger(__name__)
@@ -82,32 +90,23 @@ class Settings:
 
     @property
     def registry_path(self) -> str:
-        return str(self.cfg.get("registry.file"))
+        return self.cfg.settings.registry_file
 
     @property
     def socket_path(self) -> str:
-        return str(self.cfg.get("tailscale.socket"))
+        return self.cfg.settings.tailscale_socket
 
     @property
     def interface(self) -> str:
-        return str(self.cfg.get("tailscale.interface"))
+        return self.cfg.settings.tailscale_interface
 
     @property
     def recheck_seconds(self) -> float:
-        return float(self.cfg.get("daemon.recheck_seconds"))
+        return float(self.cfg.settings.daemon_recheck_seconds)
 
     @property
     def auto_sync(self) -> str:
-        return str(self.cfg.get("daemon.auto_sync"))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    value: Any = None
-    detail: str = ""
-    error: str = ""
-    own_mantela: Any = None  # registry: our own published MantelaDoc (None: Mantela off)
+        return self.cfg.settings.daemon_auto_sync
 
 
 # After an evaluation over at least this many providers, stations and peers, freed memory is
@@ -124,10 +123,6 @@ def _records(views: dict[str, Any]) -> int:
     )
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 class Daemon:
     def __init__(
         self,
@@ -136,6 +131,7 @@ class Daemon:
         stream: IO[str] | None = None,
         notifier: Notifier | None = None,
         reload: Callable[[], Settings] | None = None,
+        readers: Readers = REAL,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -144,10 +140,11 @@ class Daemon:
         self._journal = stream is None and bool(os.environ.get("JOURNAL_STREAM"))
         self.notifier = notifier if notifier is not None else Notifier()
         self._reload_fn = reload
+        self._readers = readers
         self._clock = clock
         self._wall = wall
         started = wall()
-        self.snapshot = Snapshot(
+        self.snapshot = PublishedState(
             started_at=started,
             recheck_seconds=settings.recheck_seconds,
             document_gz=not_evaluated_document(started, settings.lang),
@@ -176,7 +173,7 @@ class Daemon:
         self._inotify: inotify.Inotify | None = None
         self._watch_warned: set[str] = set()
         self._bus: BusWatcher | None = None
-        self._http: MetricsServer | None = None
+        self._http: MetricsServer[PublishedState] | None = None
         self._sel: selectors.BaseSelector | None = None
         self._wake_r = self._wake_w = -1
         self._sync_attempted: str | None = None
@@ -245,7 +242,7 @@ class Daemon:
         if listen is None:
             return
         try:
-            self._http = MetricsServer(listen, lambda: self.snapshot)
+            self._http = MetricsServer(listen, lambda: self.snapshot, exposition)
         except OSError as e:
             raise ConfigError(
                 f"cannot listen on {listen[0]}:{listen[1]}: {e.strerror or e}",
@@ -475,7 +472,7 @@ class Daemon:
     def _read(self, name: str, fn: Callable[[], Outcome]) -> concurrent.futures.Future[Outcome]:
         fut = self._inflight.get(name)
         if fut is None or fut.done():
-            fut = self._executor.submit(_guard, fn)
+            fut = self._executor.submit(guard, fn)
             self._inflight[name] = fut
             self._late_hooked.discard(name)
         return fut
@@ -505,18 +502,19 @@ class Daemon:
         t0 = self._clock()
         s = self.settings
         cfg = s.cfg
+        rd = self._readers
         phase1: dict[str, concurrent.futures.Future[Outcome]] = {}
         if "registry" in due or "registry" not in self._views:
-            phase1["registry"] = self._read("registry", lambda: _read_registry(cfg))
+            phase1["registry"] = self._read("registry", lambda: rd.registry(cfg))
         if "mikopbx" in due or "mikopbx" not in self._views:
-            phase1["mikopbx"] = self._read("mikopbx", lambda: _read_db(s.db_path))
+            phase1["mikopbx"] = self._read("mikopbx", lambda: rd.mikopbx(s.db_path))
         results = self._collect(phase1, t0 + s.eval_timeout)
         for name, oc in results.items():
             self._record(name, oc)
         pbx: PbxConfig = self._views.get("mikopbx") or PbxConfig()
         stations: tuple[Station, ...] = self._views.get("registry") or ()
         sock = s.socket_path
-        fut = self._read("tailscale", lambda: _read_tailnet(sock, pbx, stations, s.eval_timeout))
+        fut = self._read("tailscale", lambda: rd.tailscale(sock, pbx, stations, s.eval_timeout))
         for name, oc in self._collect({"tailscale": fut}, self._clock() + s.eval_timeout).items():
             self._record(name, oc)
         self._ensure_watches()
@@ -574,80 +572,41 @@ class Daemon:
             if up:
                 self._say(PRIO_NOTICE, self._t("up", source=name, detail=st.detail))
             elif st.has_view:
-                when = st.last_success and self._t("down_since", when=_iso(st.last_success))
+                when = st.last_success and self._t("down_since", when=iso(st.last_success))
                 self._say(
                     PRIO_WARNING, self._t("down", source=name, error=st.error, since=when or "")
                 )
             else:
                 self._say(PRIO_WARNING, self._t("down_none", source=name, error=st.error))
 
-        complete = all(n in self._views for n in SOURCES)
-        report: Report | None = None
-        doc: dict[str, Any]
-        now_wall = self._wall()
-        if complete:
-            from sdp_guard.core.diagnose import evaluate
-            from sdp_guard.core.render import to_document
-
-            report = evaluate(
-                self._views["mikopbx"], self._views["registry"], self._views["tailscale"]
-            )
-            doc = to_document(
-                report,
-                lang=self.settings.lang,
-                checked_at=_iso(now_wall),
-                sources=self._source_doc(sources),
-            )
+        published = build_state(
+            prev,
+            self._views,
+            sources=sources,
+            kept_findings=self._findings,
+            counters=self._counters,
+            probes=self._probes.rows(),
+            own_mantela=self._own_mantela,
+            net=self._net_state,
+            netlink_watched=self._netlink is not None,
+            lang=self.settings.lang,
+            recheck_seconds=self.settings.recheck_seconds,
+            evaluated_at=self._wall(),
+            duration=0.0,
+        )
+        report = published.report
+        # The duration includes the diagnosis and the document built just now.
+        snap = replace(published.state, duration=self._clock() - t0)
+        if report is not None:
             for t in diff_findings(self._findings, report.findings):
                 prio = PRIO_NOTICE if t.kind == "cleared" else _prio(t.finding)
                 self._say(prio, logtext.transition_line(t, self.settings.lang))
             self._findings = report.findings
             self._had_complete = True
-            self._sync_report = report  # the auto-sync runs after this snapshot is served
-            self._probe(report)
-            doc["probes"] = [r.doc() for r in self._probes.rows()]
-        else:
-            from sdp_guard.core.render import to_document
-
-            missing = [n for n in SOURCES if n not in self._views]
-            doc = to_document(
-                None,
-                lang=self.settings.lang,
-                checked_at=_iso(now_wall),
-                sources=self._source_doc(sources),
-                error="no good view yet of: " + ", ".join(missing),
-            )
-        evaluations = prev.evaluations + 1
-        doc["daemon"] = {"started_at": _iso(prev.started_at), "evaluations": evaluations}
-        findings = report.findings if report is not None else self._findings
-        view: TailnetView | None = self._views.get("tailscale")
-        net = self._net_state
-        snap = Snapshot(
-            started_at=prev.started_at,
-            recheck_seconds=self.settings.recheck_seconds,
-            evaluations=evaluations,
-            evaluated_at=now_wall,
-            duration=self._clock() - t0,
-            sources=sources,
-            complete=complete,
-            findings=findings if complete else (),
-            providers=tuple(
-                ProviderRow(m.provider.id, m.station.name if m.station else "")
-                for m in (report.matches if report is not None else ())
-            ),
-            peers=len(view.peers) if view is not None else 0,
-            stations=len(self._views.get("registry") or ()),
-            syncs=tuple(self._counters.syncs.items()),
-            wakeups=tuple(self._counters.wakeups.items()),
-            interface_present=None if self._netlink is None or net is None else net.present,
-            interface_addresses=len(net.addresses) if net is not None else 0,
-            peer_routes=len(net.routes) if net is not None else 0,
-            document_gz=encode_document(doc),
-            summary=_summary(findings if complete else (), sources, complete),
-            mantela_advertised=self._mantela_state(view),
-            probes=self._probes.rows(),
-        )
+            self._sync_report = report  # the auto-sync runs after this state is served
         self.snapshot = snap
+        if report is not None:
+            self._probe(report)  # after the state is in place: a probe's end republishes it
         self._next_recheck = self._clock() + self.settings.recheck_seconds
         if not self._ready:
             self._ready = True
@@ -656,25 +615,6 @@ class Daemon:
         else:
             self.notifier.status(snap.summary)
 
-    def _mantela_state(self, view: TailnetView | None) -> str | None:
-        """Whether our own published Mantela carries our address (None: Mantela off/unknown)."""
-        from sdp_guard.core.mantela_doc import advertised_state
-
-        own = self._own_mantela
-        if own is None or view is None or not view.self_ipv4:
-            return None
-        return advertised_state(own, view.self_ipv4)
-
-    def _source_doc(self, sources: tuple[SourceStatus, ...]) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for st in sources:
-            d: dict[str, Any] = {"up": st.up, "detail": st.detail}
-            if not st.up:
-                d["since"] = _iso(st.since) if st.since else None
-                d["error"] = st.error
-            out[st.name] = d
-        return out
-
     # ---- scheduled probe calls ------------------------------------------------------------
 
     def _probe(self, report: Report) -> None:
@@ -682,8 +622,8 @@ class Daemon:
             return  # never call on a stale view
         cfg = self.settings.cfg
         self._probes.consider(
-            cfg.get("probe.schedule_minutes"),
-            str(cfg.get("probe.echo_number")),
+            cfg.settings.probe_schedule_minutes,
+            cfg.settings.probe_echo_number,
             report,
             self._views["mikopbx"],
             self._views["tailscale"],
@@ -787,57 +727,3 @@ def _prio(f: Finding) -> int:
     return {Severity.CRITICAL: PRIO_ERR, Severity.WARNING: PRIO_WARNING}.get(
         f.severity, PRIO_NOTICE
     )
-
-
-def _summary(
-    findings: tuple[Finding, ...], sources: tuple[SourceStatus, ...], complete: bool
-) -> str:
-    down = [s.name for s in sources if not s.up]
-    n = {sev: sum(1 for f in findings if f.severity is sev) for sev in Severity}
-    head = (
-        f"{n[Severity.CRITICAL]} critical, {n[Severity.WARNING]} warning, {n[Severity.INFO]} info"
-        if complete
-        else "no complete view yet"
-    )
-    return head + (f"; down: {', '.join(down)}" if down else "; all sources up")
-
-
-def _guard(fn: Callable[[], Outcome]) -> Outcome:
-    try:
-        return fn()
-    except Error as e:
-        return Outcome(False, error=e.message)
-    except Exception as e:  # a bug or an unexpected answer: the source is down, the loop lives
-        log.debug("unexpected error while reading an input", exc_info=True)  # -vv
-        return Outcome(False, error=f"{type(e).__name__}: {e}")
-
-
-def _read_registry(cfg: config_mod.Config) -> Outcome:
-    if str(cfg.get("registry.mantela_url") or "").strip():
-        from sdp_guard.adapters.mantela_http import load_registry_sources
-        from sdp_guard.adapters.registry import load_registry
-
-        src = load_registry_sources(cfg, load_registry)
-        own = src.mantela.own if src.mantela is not None else None
-        return Outcome(True, src.stations, src.detail, own_mantela=own)
-    from sdp_guard.adapters.inputs import load_stations
-
-    stations, detail = load_stations(cfg)
-    return Outcome(True, stations, detail)
-
-
-def _read_db(path: str) -> Outcome:
-    from sdp_guard.adapters.mikopbx_db import read_pbx
-
-    return Outcome(True, read_pbx(path), path)
-
-
-def _read_tailnet(
-    socket_path: str, pbx: PbxConfig, stations: tuple[Station, ...], timeout: float
-) -> Outcome:
-    from sdp_guard.adapters.inputs import read_tailnet
-    from sdp_guard.adapters.localapi import LocalAPI
-
-    api = LocalAPI(socket_path, timeout=timeout)
-    view, _answers = read_tailnet(api.status(), api.whois, pbx, stations)
-    return Outcome(True, view, socket_path)

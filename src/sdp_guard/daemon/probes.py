@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from sdp_guard.adapters.metrics import ProbeRow
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.model import PbxConfig, Provider, TailnetView
+from sdp_guard.daemon.state import ProbeRow
 
 log = logging.getLogger(__name__)
 
