@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,61 @@ def test_the_daemon_runs_on_in_memory_readers_and_keeps_findings_when_a_read_bre
         assert "ValueError: LocalAPI answered garbage" in second.source("tailscale").error
         assert any("tailscale" in line and "down" in line for line in out.lines())
     finally:
+        d.request_stop("test")
+        t.join(10)
+    assert not t.is_alive()
+
+
+def test_a_stuck_read_is_abandoned_and_the_next_evaluation_reads_afresh(tmp_path: Path) -> None:
+    # Was: a read that missed its deadline stayed "in flight" and every later evaluation waited
+    # on that same read, so the source stayed down as long as it hung.
+    cfg_file = tmp_path / "config.yaml"
+    cfg_file.write_text(
+        f"mikopbx:\n  db: {tmp_path / 'none.db'}\n"
+        f"registry:\n  file: {tmp_path / 'none.yaml'}\n"
+        f"tailscale:\n  socket: {tmp_path / 'none.sock'}\n"
+    )
+    cfg = config_mod.load(str(cfg_file))
+    hang = threading.Event()
+    release = threading.Event()
+    started: list[int] = []
+
+    def tailnet(sock: str, pbx: PbxConfig, stations: tuple[Station, ...], t: float) -> Outcome:
+        started.append(len(started))
+        if hang.is_set():
+            release.wait(30)  # a reader stuck beyond every deadline
+        return Outcome(True, VIEW, "in memory")
+
+    readers = Readers(
+        registry=lambda c: Outcome(True, (SHIBUYA_ST,), "in memory"),
+        mikopbx=lambda path: Outcome(True, PbxConfig((SHIBUYA,)), path),
+        tailscale=tailnet,
+    )
+    settings = Settings(cfg=cfg, lang="en", listen=None, watch_netlink=False, eval_timeout=0.3)
+    d = Daemon(settings, stream=Lines(), readers=readers)
+    t = threading.Thread(target=d.run, kwargs={"install_signals": False}, daemon=True)
+    t.start()
+    try:
+        wait_until(lambda: d.snapshot.evaluations >= 1, 5)
+        hang.set()
+
+        def evaluated(n: int) -> Callable[[], bool]:
+            return lambda: d.snapshot.evaluations >= n
+
+        for n in (2, 3, 4):
+            d._post("bus", "netmap")
+            wait_until(evaluated(n), 5)
+            assert d.snapshot.source("tailscale").up is False
+        # Two stuck reads were started afresh (not the first one waited on again); the third
+        # evaluation started none, since two still hang.
+        assert len(started) == 3
+        assert "earlier reads have not returned" in d.snapshot.source("tailscale").error
+        hang.clear()
+        release.set()  # the stuck reads return; a fresh read brings the source back
+        wait_until(lambda: d.snapshot.source("tailscale").up is True, 5)
+        assert len(started) >= 4
+    finally:
+        release.set()
         d.request_stop("test")
         t.join(10)
     assert not t.is_alive()

@@ -327,3 +327,33 @@ def test_advertise_refuses_to_replace_a_symlinked_mantela_json(tmp_path: Path) -
     assert link.is_symlink() and json.loads(real.read_text()) == EXAMPLE
     assert str(real) in err  # the hint names the real file
     assert not list(tmp_path.glob("mantela.json.*.bak"))
+
+
+def test_rollback_shows_journal_text_escaped(tmp_path: Path) -> None:
+    # Hypothesis found: the journal's "mode" reached the terminal raw (an ESC sequence).
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{s.getsockname()[1]}"
+    provider = {
+        "before": {"id": "SIP-TRUNK-7B3D0E55", "host": "100.88.7.19"},
+        "after": {"host": "100.88.201.5"},
+        "fields": ["host"],
+        "state": "written",
+    }
+    doc = {**GOOD, "mode": "\x1b[2J\x1b[31mRED", "status": "applying"}
+    _journal(tmp_path, "20260101T000000Z", {**doc, "providers": {"SIP-TRUNK-\x1b[5m": provider}})
+    argv = ["rollback", "--yes", "--config", "/dev/null", "--state-dir", str(tmp_path)]
+    rc, out, err = run_cli([*argv, "--api-url", down])
+    assert_clean(rc, out, err, {1, 69, 75})
+    assert "\\x1b[2J\\x1b[31mRED" in err
+
+
+def test_config_show_escapes_values_from_the_file(tmp_path: Path) -> None:
+    # Hypothesis found: `config show` printed a value from the file raw (an ESC sequence).
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text('state_dir: "\\e[2J\\e[31mRED"\n')
+    rc, out, err = run_cli(["config", "show", "--config", str(cfg)])
+    assert_clean(rc, out, err, {0})
+    assert 'state_dir: "\\u001b[2J\\u001b[31mRED"' in out  # still a valid YAML string

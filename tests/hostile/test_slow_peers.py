@@ -124,6 +124,24 @@ def test_mantela_header_drip_ends_at_the_deadline() -> None:
     assert isinstance(err, FetchError) and "not complete within 1.5 s" in str(err), err
 
 
+@pytest.mark.parametrize("payload", [HEAD, HEAD + b"[" * 100], ids=["head", "body"])
+def test_control_api_drip_ends_at_the_deadline(payload: bytes) -> None:
+    # Was: only a per-read timeout, so `renumber --yes` waited as long as the peer kept dripping.
+    from sdp_guard.adapters.tailscale_api import ControlApiError, ControlClient
+
+    s = _tcp()
+    drip = Drip(s, payload)
+    try:
+        client = ControlClient("tskey-api-x", base_url=f"http://127.0.0.1:{s.getsockname()[1]}")
+        client.timeout = 1.5
+        took, err = timed(client.devices)
+    finally:
+        drip.close()
+    assert took < 3.5, f"took {took:.1f} s"
+    assert isinstance(err, ControlApiError) and "within 1.5 s" in err.message, err
+    assert "tskey-api-x" not in str(err)
+
+
 def test_bus_line_nested_100k_deep_is_skipped_and_the_watcher_lives(tmp_path: Path) -> None:
     # Was: RecursionError escaped the watcher thread; later changes were never seen.
     from sdp_guard.daemon.bus import BusWatcher

@@ -150,3 +150,25 @@ def http_connection(
             self.sock = DeadlineSocket(self.sock, deadline)  # type: ignore[has-type]
 
     return Conn(host, port, timeout=timeout, **kw)
+
+
+def deadline_opener(deadline: Deadline, timeout: float, *handlers: Any) -> Any:
+    """A ``urllib`` opener whose http and https connections read and write under ``deadline``
+    (redirects included), plus ``handlers`` (e.g. a redirect policy)."""
+    import urllib.request
+
+    def conn_for(scheme: str) -> Any:
+        def make(host: str, timeout: float = timeout, **kw: Any) -> Any:
+            return http_connection(scheme, host, None, timeout, deadline, **kw)
+
+        return make
+
+    class Http(urllib.request.HTTPHandler):
+        def http_open(self, req: Any) -> Any:
+            return self.do_open(conn_for("http"), req)
+
+    class Https(urllib.request.HTTPSHandler):
+        def https_open(self, req: Any) -> Any:
+            return self.do_open(conn_for("https"), req, context=self._context)  # type: ignore[attr-defined]
+
+    return urllib.request.build_opener(*handlers, Http, Https)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.tailscale.com"
 ADMIN_MACHINES_URL = "https://login.tailscale.com/admin/machines"
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # the device list of a large tailnet stays far below this
 
 
 class ControlApiError(Error):
@@ -227,10 +228,27 @@ class ControlClient:
             def redirect_request(self, *args: Any, **kwargs: Any) -> None:
                 return None
 
-        opener = urllib.request.build_opener(NoRedirects)
+        from sdp_guard.adapters.bounded import (
+            Deadline,
+            DeadlineExceeded,
+            TooLarge,
+            deadline_opener,
+            read_body,
+        )
+
+        # One deadline for the whole exchange (status line, headers and body): a peer that
+        # sends a byte a second ends here, not never.
+        opener = deadline_opener(Deadline(self.timeout), self.timeout, NoRedirects)
         try:
             with opener.open(req, timeout=self.timeout) as resp:
-                raw = resp.read(8 * 1024 * 1024)
+                raw = read_body(resp, MAX_ANSWER_BYTES, "control API")
+        except TooLarge as e:
+            raise ControlApiError(f"{e} ({what})") from None
+        except DeadlineExceeded:
+            raise ControlApiError(
+                f"the Tailscale control API did not answer completely within {self.timeout:g} s "
+                f"({what})"
+            ) from None
         except urllib.error.HTTPError as e:
             try:
                 raw_err = e.read(65536)
@@ -240,6 +258,10 @@ class ControlClient:
                 e.close()
             raise _map_error(e.code, _message(raw_err), what, ipv4, device) from None
         except urllib.error.URLError as e:
+            if isinstance(e.reason, DeadlineExceeded | TimeoutError):
+                raise ControlApiError(
+                    f"the Tailscale control API did not answer within {self.timeout:g} s ({what})"
+                ) from None
             raise ControlApiError(
                 f"cannot reach the Tailscale control API at {self.base_url}: {e.reason}",
                 "check this machine's internet access; or do the step by hand in "

@@ -31,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sdp_guard.commands._inputs import pick_lang
     from sdp_guard.commands.sync import confirm, make_api, sync_config
+    from sdp_guard.core.text import sanitize_text
     from sdp_guard.errors import ConflictError, Error, InputError, UsageError
     from sdp_guard.sync.backup import BackupStore, sync_lock
     from sdp_guard.sync.engine import Outcome, rollback, signals_deferred
@@ -62,16 +63,10 @@ def run(args: argparse.Namespace) -> int:
         if e.get("state") in ("writing", "written", "verified", "unknown")
     ]
     ln = backup.doc.get("local_net") or {}
-    mode = backup.doc.get("mode")
-    line = t(
-        lang,
-        "rollback_backup",
-        id=backup.id,
-        status=backup.status,
-        mode=mode,
-        pids=", ".join(pids) or "-",
-    )
-    print(line, file=sys.stderr)
+    mode = backup.doc.get("mode")  # any JSON value: the whole line is shown escaped
+    pids_text = ", ".join(pids) or "-"
+    line = t(lang, "rollback_backup", id=backup.id, status=backup.status, mode=mode, pids=pids_text)
+    print(sanitize_text(line), file=sys.stderr)
     if not pids and ln.get("state") not in ("writing", "written"):
         print(t(lang, "rollback_nothing_left"), file=sys.stderr)
         return 0
@@ -99,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             api = make_api(cfg)
             with signals_deferred():
-                rollback(api, backup, out, lambda m: print(f"sdp-guard: {m}", file=sys.stderr))
+                rollback(api, backup, out, _progress)
     if out.rolled_back:
         print(t(lang, "rolled_back", pids=", ".join(out.rolled_back)), file=sys.stderr)
     if out.rollback_failed:
@@ -108,3 +103,9 @@ def run(args: argparse.Namespace) -> int:
         cls = ConflictError if all(p in conflicts for p, _ in out.rollback_failed) else Error
         raise cls(f"not restored: {detail}")
     return 0
+
+
+def _progress(msg: str) -> None:
+    from sdp_guard.core.text import sanitize_text
+
+    print(f"sdp-guard: {sanitize_text(msg)}", file=sys.stderr)

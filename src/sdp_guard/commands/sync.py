@@ -188,7 +188,9 @@ def apply(args: argparse.Namespace, cfg: Any, plan: Any) -> Any:
 
 
 def _progress(msg: str) -> None:
-    print(f"sdp-guard: {msg}", file=sys.stderr)
+    from sdp_guard.core.text import sanitize_text
+
+    print(f"sdp-guard: {sanitize_text(msg)}", file=sys.stderr)
 
 
 def outcome_dict(o: Any) -> dict[str, Any]:

@@ -71,6 +71,7 @@ from sdp_guard.errors import ConfigError, Error
 log = logging.getLogger(__name__)
 
 DEFAULT_EVAL_TIMEOUT = 5.0
+MAX_ABANDONED_READS = 2  # per source: a third stuck read is not started
 # journald reads a "<N>" prefix on stderr lines as the priority (sd-daemon(3)).
 PRIO_ERR, PRIO_WARNING, PRIO_NOTICE, PRIO_INFO = 3, 4, 5, 6
 
@@ -161,8 +162,9 @@ class Daemon:
         self._statuses: dict[str, SourceStatus] = {s: SourceStatus(s) for s in SOURCES}
         self._findings: tuple[Finding, ...] = ()
         self._had_complete = False
-        self._inflight: dict[str, concurrent.futures.Future[Outcome]] = {}
-        self._late_hooked: set[str] = set()
+        # Reads that missed their evaluation's deadline: abandoned (never waited on again), each
+        # counted until its thread returns, so stuck reads cannot pile up without bound.
+        self._abandoned: dict[str, set[concurrent.futures.Future[Outcome]]] = {}
         self._executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="read")
         self._next_recheck = 0.0
         self._probes = ProbeScheduler(lambda: self._post("probe", ""), clock=clock, wall=wall)
@@ -470,12 +472,12 @@ class Daemon:
     # ---- evaluation -----------------------------------------------------------------------
 
     def _read(self, name: str, fn: Callable[[], Outcome]) -> concurrent.futures.Future[Outcome]:
-        fut = self._inflight.get(name)
-        if fut is None or fut.done():
-            fut = self._executor.submit(guard, fn)
-            self._inflight[name] = fut
-            self._late_hooked.discard(name)
-        return fut
+        stuck = len(self._abandoned.get(name, ()))
+        if stuck >= MAX_ABANDONED_READS:
+            done: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
+            done.set_result(Outcome(False, error=f"{stuck} earlier reads have not returned yet"))
+            return done
+        return self._executor.submit(guard, fn)
 
     def _collect(
         self, futs: dict[str, concurrent.futures.Future[Outcome]], deadline: float
@@ -484,17 +486,18 @@ class Daemon:
         out: dict[str, Outcome] = {}
         for name, fut in futs.items():
             if fut.done():
-                self._inflight.pop(name, None)
                 out[name] = fut.result()
                 continue
             timeout = self.settings.eval_timeout
             out[name] = Outcome(False, error=f"no answer within {timeout:g} s")
-            if name not in self._late_hooked:
-                self._late_hooked.add(name)
-                fut.add_done_callback(functools.partial(self._late_done, name))
+            # Abandoned: the next evaluation starts a fresh read instead of waiting on this one.
+            self._abandoned.setdefault(name, set()).add(fut)
+            fut.add_done_callback(functools.partial(self._late_done, name))
         return out
 
     def _late_done(self, name: str, fut: concurrent.futures.Future[Outcome]) -> None:
+        self._abandoned.get(name, set()).discard(fut)
+        # Its answer is stale by now; a source that answers again is worth a fresh read.
         if not fut.cancelled() and fut.result().ok:
             self._post("late", name)
 

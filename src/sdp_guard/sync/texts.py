@@ -144,7 +144,11 @@ T: Catalogue = {
 
 def t(lang: str, key: str, **kw: object) -> str:
     """The text of ``key``; a key with no entry (an unknown waiting reason) is shown as it is."""
-    return text(T, key, lang, **kw) if key in T else key.format(**kw)
+    from sdp_guard.core.text import sanitize_text
+
+    # Provider ids, hosts and reasons come from the DB, the API or a journal: shown escaped.
+    safe = {k: sanitize_text(v) if isinstance(v, str) else v for k, v in kw.items()}
+    return text(T, key, lang, **safe) if key in T else key.format(**safe)
 
 
 def summary(plan: Plan, lang: str) -> str:
@@ -180,7 +184,9 @@ def render_plan(plan: Plan, lang: str) -> str:
     if plan.waiting:
         lines.append(t(lang, "waiting"))
         lines += [waiting_line(w, lang) for w in plan.waiting]
-    return "\n".join(lines) + "\n"
+    from sdp_guard.core.text import sanitize_text
+
+    return "\n".join(sanitize_text(line) for line in "\n".join(lines).split("\n")) + "\n"
 
 
 DEMO_COMMAND = "sdp-guard sync --dry-run --fallback media-address --fix-local-net"
