@@ -66,10 +66,15 @@ def process(argv: list[str], **kw: Any) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def load_fake_server() -> Any:
-    sys.path.insert(0, str(c.ROOT))
-    from tests.fakes.localapi import LocalAPIServer
+    return load_fake_localapi().LocalAPIServer
 
-    return LocalAPIServer
+
+def load_fake_localapi() -> Any:
+    """The tests' LocalAPI server module (its server and its bus Notify builders)."""
+    sys.path.insert(0, str(c.ROOT))
+    from tests.fakes import localapi
+
+    return localapi
 
 
 # ---- /proc --------------------------------------------------------------------------------

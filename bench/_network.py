@@ -21,11 +21,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import sqlite3
 from dataclasses import dataclass
-from importlib import resources
 
-from sdp_guard.demo import wire
+from sdp_guard.demo import pbxdb, wire
 
 BASE = int(ipaddress.IPv4Address("100.64.0.0"))
 SELF = wire.Node("bench-self", "100.127.255.1", "fd7a:115c:a1e0::1", node_id=1)
@@ -120,55 +118,24 @@ def provider_rows(sts: list[Station]) -> list[Row]:
 
 
 def write_db(path: str, sts: list[Station]) -> None:
-    schema = resources.files("sdp_guard.demo").joinpath("schema.sql").read_text(encoding="utf-8")
     if os.path.exists(path):
         os.unlink(path)
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(schema)
-        for i, (uid, desc, reg, host, disabled, extra) in enumerate(provider_rows(sts)):
-            conn.execute(
-                "INSERT INTO m_Providers (uniqid, type, sipuid, iaxuid, note) VALUES (?,?,?,?,?)",
-                (uid, "SIP", uid, "", f"trunk {i}"),
-            )
-            conn.execute(
-                "INSERT INTO m_Sip (uniqid, disabled, extension, type, registration_type, host,"
-                " port, username, secret, transport, nat, dtmfmode, qualifyfreq, qualify,"
-                " manualattributes, description) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    uid,
-                    disabled,
-                    "",
-                    "friend",
-                    reg,
-                    host,
-                    5060,
-                    f"u{i}",
-                    f"secret-{i}",
-                    "udp",
-                    "auto_force",
-                    "auto",
-                    60,
-                    "1",
-                    "",
-                    desc,
-                ),
-            )
-            for a in extra:
-                conn.execute("INSERT INTO m_SipHosts (provider_id, address) VALUES (?,?)", (uid, a))
-        conn.execute(
-            "INSERT INTO m_NetworkFilters (permit, deny, local_network, description)"
-            " VALUES ('100.64.0.0/10', '0.0.0.0/0', '1', 'tailnet')"
+    trunks = [
+        pbxdb.Trunk(
+            uid,
+            desc,
+            host,
+            registration=reg,
+            extra_hosts=tuple(extra),
+            note=f"trunk {i}",
+            disabled=disabled == "1",
+            username=f"u{i}",
+            secret=f"secret-{i}",
         )
-        conn.execute(
-            "INSERT INTO m_LanInterfaces (name, interface, vlanid, subnet, ipaddr, gateway,"
-            " topology, extipaddr, exthostname, hostname, domain, dhcp, internet, disabled)"
-            " VALUES ('LAN', 'eth0', '0', '24', '192.168.10.5', '192.168.10.1', 'private',"
-            " '203.0.113.7', '', 'bench', '', '0', '1', '0')"
-        )
-        conn.commit()
-    finally:
-        conn.close()
+        for i, (uid, desc, reg, host, disabled, extra) in enumerate(provider_rows(sts))
+    ]
+    lan = pbxdb.Lan("192.168.10.5", "203.0.113.7", "bench", gateway="192.168.10.1")
+    pbxdb.create(path, trunks, local_networks=["100.64.0.0/10"], lan=lan)
 
 
 def shared(sts: list[Station]) -> list[Station]:

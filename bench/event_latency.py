@@ -114,7 +114,8 @@ def measure(mode: str, events: int, workdir: str) -> dict[str, Any]:
     from sdp_guard import demo
     from sdp_guard.demo import wire
 
-    server_cls = _daemon.load_fake_server()
+    fake_localapi = _daemon.load_fake_localapi()
+    server_cls = fake_localapi.LocalAPIServer
     files = demo.build(workdir)
     sock = os.path.join(workdir, "tailscaled.sock")
     srv = server_cls(sock)
@@ -124,7 +125,7 @@ def measure(mode: str, events: int, workdir: str) -> dict[str, Any]:
         if p is not demo.NAS:
             srv.set_whois(p.ipv4, wire.whois(p, demo.MASQ.get(p.ipv4)))
     peers = [(p, demo.MASQ.get(p.ipv4)) for p in demo.PEERS]
-    srv.initial = [wire.notify_netmap(demo.SELF, peers)]
+    srv.initial = [fake_localapi.notify_netmap(demo.SELF, peers)]
     port = _daemon.free_port()
     env = c.quiet_env()
     daemon_argv = [
@@ -194,7 +195,7 @@ def measure(mode: str, events: int, workdir: str) -> dict[str, Any]:
             m = demo.MASQ[demo.UENO.ipv4] if masq_on else None
             srv.set_whois(demo.UENO.ipv4, wire.whois(demo.UENO, m))
             if mode == "bus":
-                doc = wire.notify_peers_changed([(demo.UENO, m)])
+                doc = fake_localapi.notify_peers_changed([(demo.UENO, m)])
                 t0 = time.monotonic()
                 srv.publish(doc)
             else:

@@ -26,6 +26,8 @@ def main() -> int:
     window = args.seconds or (3.0 if args.smoke else 60.0)
     res = c.Result("4", f"daemon idle CPU and wake-ups over {window:g} s", args.smoke)
     from sdp_guard import demo
+
+    fake_localapi = _daemon.load_fake_localapi()
     from sdp_guard.demo import wire
 
     why = c.netns_problem()
@@ -35,7 +37,9 @@ def main() -> int:
         whois = {
             p.ipv4: wire.whois(p, demo.MASQ.get(p.ipv4)) for p in demo.PEERS if p is not demo.NAS
         }
-        initial = [wire.notify_netmap(demo.SELF, [(p, demo.MASQ.get(p.ipv4)) for p in demo.PEERS])]
+        initial = [
+            fake_localapi.notify_netmap(demo.SELF, [(p, demo.MASQ.get(p.ipv4)) for p in demo.PEERS])
+        ]
         with c.netns() if why is None else _daemon.no_netns() as ns:
             extra = [] if ns else ["--no-netlink"]
             if not ns:

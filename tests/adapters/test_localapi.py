@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ def fixture(name: str) -> Any:
 
 
 @pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+def server(tmp_path: Path) -> Iterator[LocalAPIServer]:
     srv = LocalAPIServer(str(tmp_path / "tailscaled.sock"), fixture("status-sharer.json"))
     srv.set_whois("100.102.2.2", fixture("whois-masqueraded.json"))
     srv.set_whois("100.103.3.3", fixture("whois-plain.json"))
@@ -98,13 +99,22 @@ def test_http_error_is_reported(server: LocalAPIServer) -> None:
 
 
 def test_bus_stream_delivers_notifies_then_ends_on_restart(server: LocalAPIServer) -> None:
+    # The daemon's watcher (daemon/bus.py) is the one reader of the stream.
+    import queue
+
+    from sdp_guard.daemon.bus import BusWatcher
+
     lines = fixture_path("tailscale", "bus-initial.jsonl").read_text().splitlines()
     server.initial = [json.loads(line) for line in lines]
-    stream = LocalAPI(server.path).watch_bus()
-    first = next(stream)
-    assert first["NetMap"]["Peers"][0]["SelfNodeV4MasqAddrForThisPeer"] == "100.102.9.9"
-    second = next(stream)
-    assert second["PeersChanged"][0]["StableID"] == "nB2b2b2b2CNTRL"
-    server.close_streams()
-    assert list(stream) == []
-    assert server.masks == [4122]
+    assert server.initial[1]["PeersChanged"][0]["StableID"] == "nB2b2b2b2CNTRL"
+    events: queue.Queue[str] = queue.Queue()
+    watcher = BusWatcher(server.path, events.put, connect_timeout=2.0)
+    watcher.start()
+    try:
+        assert events.get(timeout=5) == "connected"  # the NetMap
+        assert events.get(timeout=5) == "cue"  # PeersChanged
+        server.close_streams()
+        assert events.get(timeout=5) == "closed"
+    finally:
+        watcher.stop()
+    assert server.masks[0] == 4122

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -106,10 +107,11 @@ def test_generated_validator_is_up_to_date() -> None:
     assert r.returncode == 0, r.stderr
 
 
-def _schema() -> dict:  # type: ignore[type-arg]
-    return json.loads(
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
         resources.files("sdp_guard.schemas").joinpath("stations.schema.json").read_text()
     )
+    return schema
 
 
 octet = st.integers(0, 255)
@@ -126,7 +128,7 @@ station = st.fixed_dictionaries(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(station, max_size=3))
-def test_runtime_validator_agrees_with_jsonschema(stations: list[dict]) -> None:  # type: ignore[type-arg]
+def test_runtime_validator_agrees_with_jsonschema(stations: list[dict[str, Any]]) -> None:
     doc = {"stations": stations}
     schema_ok = jsonschema.Draft7Validator(_schema()).is_valid(doc)
     from sdp_guard.schemas._errors import JsonSchemaValueException

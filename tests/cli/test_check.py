@@ -208,7 +208,10 @@ def test_live_check_and_snapshot_round_trip(
         str(out_file),
         "--json",
     )
-    strip = lambda d: {k: v for k, v in json.loads(d).items() if k not in ("checked_at", "sources")}  # noqa: E731
+
+    def strip(d: str) -> dict[str, Any]:
+        return {k: v for k, v in json.loads(d).items() if k not in ("checked_at", "sources")}
+
     assert rc2 == rc and strip(offline) == strip(live)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdp_guard.core.diagnose import evaluate, whois_targets
+from sdp_guard.core.diagnose import Report, evaluate, whois_targets
 from sdp_guard.core.findings import Code, Severity
 from sdp_guard.core.model import LocalNet, PbxConfig, Peer, Provider, Station, TailnetView
 
@@ -16,10 +18,10 @@ SELF = dict(
 
 
 def view(*peers: Peer) -> TailnetView:
-    return TailnetView(peers=tuple(peers), **SELF)  # type: ignore[arg-type]
+    return TailnetView(peers=tuple(peers), **SELF)
 
 
-def codes(report) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]
+def codes(report: Report) -> list[tuple[str, str, str | None]]:
     return sorted((f.code.value, f.severity.label, f.provider) for f in report.findings)
 
 
@@ -180,7 +182,9 @@ def test_whois_targets_are_provider_and_station_peers_only() -> None:
     st.randoms(use_true_random=False),
     st.sampled_from(["address", "explicit", "magicdns"]),
 )
-def test_every_trunk_finds_its_station_whatever_the_order(n: int, rnd, how: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_trunk_finds_its_station_whatever_the_order(
+    n: int, rnd: random.Random, how: str
+) -> None:
     stations, peers, trunks = [], [], []
     for i in range(n):
         ip = f"100.{64 + i // 250}.{i % 250}.1"

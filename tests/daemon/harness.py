@@ -26,16 +26,18 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sdp_guard import demo
 from sdp_guard.demo import wire
+from tests.fakes import localapi as fake_localapi
 from tests.fakes.localapi import LocalAPIServer
 
 SHIBUYA_PROVIDER = "SIP-TRUNK-7B3D0E55"
 SHIBUYA_OLD = "100.88.7.19"
 
 
-class Lines(io.TextIOBase):
+class Lines(io.StringIO):
     """A thread-safe stderr stand-in that keeps every line."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._buf: list[str] = []
 
@@ -65,7 +67,7 @@ class Station:
         self.api.whois = {p.ipv4: wire.whois(p, self.masq.get(p.ipv4)) for p in self.peers}
         if bus:
             self.api.publish(
-                wire.notify_peers_changed([(p, self.masq.get(p.ipv4)) for p in self.peers])
+                fake_localapi.notify_peers_changed([(p, self.masq.get(p.ipv4)) for p in self.peers])
             )
 
     def renumber(self, hostname: str, ipv4: str, *, bus: bool = True) -> None:
@@ -117,7 +119,7 @@ def station(tmp: Path) -> Iterator[Station]:
     api = LocalAPIServer(sock)
     st = Station(tmp, files.db, files.registry, sock, api, peers, masq)
     st.publish_status(bus=False)
-    api.initial = [wire.notify_netmap(demo.SELF, [(p, masq.get(p.ipv4)) for p in peers])]
+    api.initial = [fake_localapi.notify_netmap(demo.SELF, [(p, masq.get(p.ipv4)) for p in peers])]
     api.start()
     try:
         yield st

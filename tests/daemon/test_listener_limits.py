@@ -9,7 +9,7 @@ import resource
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -22,7 +22,9 @@ from .harness import http_get
 
 
 @contextlib.contextmanager
-def server(monkeypatch: pytest.MonkeyPatch, **limits: Any) -> Iterator[MetricsServer]:
+def server(
+    monkeypatch: pytest.MonkeyPatch, **limits: Any
+) -> Iterator[MetricsServer[PublishedState]]:
     for k, v in limits.items():
         monkeypatch.setattr(metrics, k, v, raising=False)
     snap = PublishedState(started_at=time.time(), recheck_seconds=60)
@@ -34,8 +36,8 @@ def server(monkeypatch: pytest.MonkeyPatch, **limits: Any) -> Iterator[MetricsSe
         srv.stop()
 
 
-def _connect(srv: MetricsServer) -> socket.socket:
-    s = socket.create_connection(srv.server_address[:2], timeout=5)
+def _connect(srv: MetricsServer[PublishedState]) -> socket.socket:
+    s = socket.create_connection(cast(tuple[str, int], srv.server_address[:2]), timeout=5)
     return s
 
 

@@ -308,7 +308,7 @@ def test_auto_sync_warns_of_a_run_that_did_not_finish(st: Station, tmp_path: Pat
         with daemon_process(st, tmp_path, "--no-netlink", config=str(cfg)) as d:
             line = d.wait_err("did not finish", timeout=15)
             assert (
-                f"auto-sync: sync run {killed.id} did not finish (applying); "
+                f"auto-sync: warning: sync run {killed.id} did not finish (applying); "
                 f"`sdp-guard rollback {killed.id}` restores what it wrote"
             ) in line
             d.wait_err("auto-sync applied", timeout=15)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import struct
+from typing import Any
 
 import pytest
 
@@ -25,9 +26,9 @@ MASQ = Code.MASQUERADED
 
 
 def f(
-    code: Code = HOST, sev: Severity = Severity.CRITICAL, provider: str | None = "P1", **kw: str
+    code: Code = HOST, sev: Severity = Severity.CRITICAL, provider: str | None = "P1", **kw: Any
 ) -> Finding:
-    return Finding(code, sev, provider=provider, station=kw.pop("station", "shibuya"), **kw)  # type: ignore[arg-type]
+    return Finding(code, sev, provider=provider, station=kw.pop("station", "shibuya"), **kw)
 
 
 def kinds(ts: tuple[Transition, ...]) -> list[tuple[str, str, str | None]]:
@@ -59,7 +60,7 @@ def test_appear_and_clear() -> None:
     ],
 )
 def test_an_address_change_is_one_changed_line_not_clear_plus_appear(
-    before: dict[str, str], after: dict[str, str]
+    before: dict[str, Any], after: dict[str, Any]
 ) -> None:
     ts = diff_findings((f(MASQ, **before),), (f(MASQ, **after),))
     assert kinds(ts) == [("changed", MASQ.value, "P1")]
@@ -110,7 +111,7 @@ def test_a_burst_gives_one_evaluation_with_every_source() -> None:
         p.add(1.0 + i * 0.001, "tailscale" if i % 2 else "mikopbx")
         assert p.take(1.0 + i * 0.001) is None
     assert p.take(1.049 + 0.049) is None  # still within the quiet time after the last one
-    assert p.take(1.049 + 0.05) == {"tailscale", "mikopbx"}
+    assert p.take(1.049 + 0.05) == frozenset({"tailscale", "mikopbx"})
     assert p.take(5.0) is None and p.due() is None  # nothing pending any more
 
 
@@ -242,7 +243,7 @@ def test_transition_lines_name_code_provider_station_and_addresses() -> None:
         advertised="100.88.201.5",
         observed="100.88.201.5",
         params=(("description", "Shibuya exchange"), ("ready", "yes")),
-    )  # type: ignore[arg-type]
+    )
     en = logtext.transition_line(Transition("appeared", finding), "en")
     assert en.startswith("finding appeared: critical host-differs-from-advertised provider=P1 ")
     assert (

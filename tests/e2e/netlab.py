@@ -32,6 +32,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+from typing import Any
 
 PREFIX = "sdpg-e2e-"
 CMD_TIMEOUT = 10.0
@@ -102,7 +104,7 @@ class _Janitor:
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.namespaces: list[str] = []
         self._installed = False
-        self._old_sigterm: object = None
+        self._old_sigterm: Callable[[int, FrameType | None], Any] | int | None = None
 
     def install(self) -> None:
         if self._installed:
@@ -117,7 +119,7 @@ class _Janitor:
         """Clean up and give SIGTERM back its previous meaning (end of the e2e session)."""
         self.cleanup()
         if self._old_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._old_sigterm)  # type: ignore[arg-type]
+            signal.signal(signal.SIGTERM, self._old_sigterm)
             self._old_sigterm = None
         self._installed = False
 
@@ -219,8 +221,8 @@ class Lab:
     ns: dict[str, str]  # role -> namespace name (a, b, c, r)
     self_ip: dict[str, str]
 
-    def exec(self, role: str, argv: Sequence[str], **kw: object) -> str:
-        return run(["ip", "netns", "exec", self.ns[role], *argv], **kw)  # type: ignore[arg-type]
+    def exec(self, role: str, argv: Sequence[str], **kw: Any) -> str:
+        return run(["ip", "netns", "exec", self.ns[role], *argv], **kw)
 
     def nft(self, role: str, ruleset: str) -> None:
         self.exec(role, ["nft", "-f", "-"], input_text=ruleset)

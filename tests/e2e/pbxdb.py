@@ -15,63 +15,19 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
-from tests.fixtures import fixture
+from sdp_guard.demo import pbxdb
+from sdp_guard.demo.pbxdb import Trunk
 
-
-@dataclasses.dataclass(frozen=True)
-class Trunk:
-    uniqid: str
-    description: str  # the registry station name: how check matches the provider
-    host: str
-    port: int = 5060
-    manual: str = ""  # plain ini text; stored base64 as MikoPBX does
-    extra_hosts: tuple[str, ...] = ()
-    note: str = ""
-
-
-def schema_path() -> Path:
-    """The real schema (tests/fixtures/mikopbx)."""
-    return fixture("mikopbx", "schema.sql")
+__all__ = ["ProviderView", "Trunk", "create", "media_address", "read"]
 
 
 def create(path: Path, trunks: list[Trunk]) -> Path:
-    """A MikoPBX DB holding these providers, with the values MikoPBX's REST save writes."""
-    con = sqlite3.connect(path)
-    try:
-        con.executescript(schema_path().read_text(encoding="utf-8"))
-        con.execute(
-            "INSERT INTO m_NetworkFilters"
-            " (permit, deny, newer_block_ip, local_network, description)"
-            " VALUES ('100.64.0.0/10', '0.0.0.0/0', '0', '1', 'Tailscale tailnet')"
-        )
-        for t in trunks:
-            con.execute(
-                "INSERT INTO m_Providers (uniqid, type, sipuid, iaxuid, note)"
-                " VALUES (?, 'SIP', ?, '', ?)",
-                (t.uniqid, t.uniqid, t.note),
-            )
-            con.execute(
-                "INSERT INTO m_Sip (uniqid, disabled, extension, type, registration_type, host,"
-                " port, username, secret, transport, outbound_proxy, fromuser, fromdomain, nat,"
-                " dtmfmode, qualifyfreq, qualify, networkfilterid, manualattributes,"
-                " disablefromuser, noregister, description)"
-                " VALUES (?, '0', '', 'friend', 'none', ?, ?, '', '', 'udp', '', '', '',"
-                " 'auto_force', 'auto', 60, '1', 1, ?, '0', '0', ?)",
-                (
-                    t.uniqid,
-                    t.host,
-                    t.port,
-                    base64.b64encode(t.manual.encode()).decode() if t.manual else "",
-                    t.description,
-                ),
-            )
-            for addr in t.extra_hosts:
-                con.execute(
-                    "INSERT INTO m_SipHosts (provider_id, address) VALUES (?, ?)", (t.uniqid, addr)
-                )
-        con.commit()
-    finally:
-        con.close()
+    """A MikoPBX DB holding these providers behind the tailnet's local-network filter.
+
+    No m_LanInterfaces: the stations' NAT settings are not what these tests are about.
+    """
+    filtered = [dataclasses.replace(t, network_filter=1) for t in trunks]
+    pbxdb.create(path, filtered, local_networks=["100.64.0.0/10"], without=["m_LanInterfaces"])
     return path
 
 

@@ -60,7 +60,7 @@ def _peer_status(template: dict[str, Any], name: str, ipv4: str, **extra: Any) -
 
 def status(role: str, net: netlab.Tailnet) -> dict[str, Any]:
     """`/localapi/v0/status` as seen on station `role`."""
-    doc = _fixture("status-sharer.json")
+    doc: dict[str, Any] = _fixture("status-sharer.json")
     peer_template = next(iter(doc["Peer"].values()))
     me = f"station-{role}"
     sid, nid, uid, kb, v6 = _NODES[me]

@@ -34,6 +34,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from sdp_guard.demo import wire
+
 _TEXT = "text/plain; charset=utf-8"  # Go's http.Error
 NOTIFY_NO_PRIVATE_KEYS = 16
 BUS_DENIED = (
@@ -99,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _writer(self) -> bool:
         cred = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _pid, uid, _gid = struct.unpack("3i", cred)
-        return uid == 0 or uid == self.server.owner.operator_uid
+        return bool(uid == 0 or uid == self.server.owner.operator_uid)
 
     def _stream(self, owner: LocalAPIServer) -> None:
         q: queue.Queue[Any] = queue.Queue()
@@ -204,3 +206,37 @@ class LocalAPIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# Bus messages in tailscaled's wire format (ipn.Notify), built from the demo's nodes.
+
+
+def notify_netmap(
+    self_node: wire.Node, peers: list[tuple[wire.Node, str | None]]
+) -> dict[str, Any]:
+    """The initial bus message (State 6 = Running, with a NetMap)."""
+    return {
+        "Version": wire.VERSION,
+        "ErrMessage": None,
+        "LoginFinished": None,
+        "State": 6,
+        "Prefs": None,
+        "NetMap": {
+            "Cached": False,
+            "SelfNode": {k: v for k, v in self_node.tailcfg_node().items() if k != "Online"},
+            "NodeKey": self_node.key,
+            "Peers": [p.tailcfg_node(m) for p, m in peers],
+            "Domain": "example.org",
+        },
+        "Engine": None,
+        "BrowseToURL": None,
+    }
+
+
+def notify_peers_changed(peers: list[tuple[wire.Node, str | None]]) -> dict[str, Any]:
+    return {
+        "Version": wire.VERSION,
+        "State": None,
+        "NetMap": None,
+        "PeersChanged": [p.tailcfg_node(m) for p, m in peers],
+    }

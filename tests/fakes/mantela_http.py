@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass
@@ -122,7 +122,7 @@ class MantelaServer:
         return self.url(path)
 
     def url(self, path: str) -> str:
-        host, port = self._srv.server_address[:2]
+        host, port = cast(tuple[str, int], self._srv.server_address[:2])
         return f"http://{host}:{port}{path}"
 
     def hits(self, path: str) -> list[dict[str, str]]:

@@ -97,7 +97,8 @@ or as a process: ``python -m tests.fakes.mikopbx_api --db F --port P [--token T]
 repository root); it prints ``listening on http://127.0.0.1:P`` and serves until SIGTERM. Faults
 can then be set with ``POST /__fake__/faults`` and a JSON body such as ``{"status": 503}``.
 
-``make_db(path)`` builds a DB from the fixtures (schema.sql + sample-stations.sql).
+``make_db(path)`` builds a DB with sdp_guard.demo.pbxdb (the shipped schema) and the fixture
+sample-stations.sql.
 """
 
 from __future__ import annotations
@@ -119,9 +120,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+from sdp_guard.demo import pbxdb
 from tests.fixtures import fixture
 
 PROVIDERS = "/pbxcore/api/v3/sip-providers"
@@ -130,18 +132,9 @@ PROC = "MikoPBX\\PBXCoreREST\\Lib\\"
 
 
 def make_db(path: str | os.PathLike[str], *, sample: bool = True, extra_sql: str = "") -> str:
-    """A MikoPBX DB with the fixture schema (and the three sample trunks)."""
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(fixture("mikopbx", "schema.sql").read_text())
-        if sample:
-            conn.executescript(fixture("mikopbx", "sample-stations.sql").read_text())
-        if extra_sql:
-            conn.executescript(extra_sql)
-        conn.commit()
-    finally:
-        conn.close()
-    return str(path)
+    """A MikoPBX DB with the real schema but no m_LanInterfaces (and the three sample trunks)."""
+    sample_sql = fixture("mikopbx", "sample-stations.sql").read_text() if sample else ""
+    return pbxdb.create(path, sql=sample_sql + "\n" + extra_sql, without=["m_LanInterfaces"])
 
 
 @dataclass
@@ -1112,7 +1105,7 @@ class _Server(ThreadingHTTPServer):
 def serve(fake: FakeMikoPBX, host: str = "127.0.0.1", port: int = 0) -> _Server:
     srv = _Server((host, port), _Handler)
     srv.fake = fake
-    h, p = srv.server_address[:2]
+    h, p = cast(tuple[str, int], srv.server_address[:2])
     fake.url = f"http://{h}:{p}"
     return srv
 

@@ -20,7 +20,7 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 
 def device(
@@ -150,7 +150,7 @@ class FakeControl:
 
     @property
     def base_url(self) -> str:
-        host, port = self._srv.server_address[:2]
+        host, port = cast(tuple[str, int], self._srv.server_address[:2])
         return f"http://{host}:{port}"
 
     def __enter__(self) -> FakeControl:

@@ -23,7 +23,7 @@ EXAMPLES = max(1000, int(os.environ.get("FUZZ_EXAMPLES", "1000")))
 RESULTS: dict[str, dict[str, Any]] = {}
 
 
-def fuzz_settings(examples: int = EXAMPLES) -> Any:
+def fuzz_settings(examples: int = EXAMPLES) -> settings:
     return settings(
         max_examples=examples,
         deadline=None,  # time is bounded by Budget, per case, with the boundary's own limit

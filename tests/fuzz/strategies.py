@@ -57,7 +57,7 @@ def damaged(data: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
 
     @st.composite
     def build(draw: Any) -> bytes:
-        b = draw(data)
+        b: bytes = draw(data)
         for _ in range(draw(st.integers(0, 3))):
             op = draw(st.sampled_from(["cut", "insert", "replace", "repeat"]))
             at = draw(st.integers(0, len(b))) if b else 0
@@ -221,9 +221,9 @@ def http_answers(bodies: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
     @st.composite
     def build(draw: Any) -> bytes:
         if draw(st.integers(0, 2)) == 0:  # a well-formed answer: the body is what is hostile
-            body = draw(bodies)
+            body: bytes = draw(bodies)
             return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-        head = draw(status_line)
+        head: bytes = draw(status_line)
         headers = draw(st.lists(header, max_size=4))
         if draw(st.integers(0, 20)) == 0:
             headers += [b"X-Many: 1\r\n"] * 150

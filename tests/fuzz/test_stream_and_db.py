@@ -140,7 +140,7 @@ def test_db_rows_through_check(station: Any) -> None:
 
 
 def test_mantela_documents_into_stations() -> None:
-    from sdp_guard.adapters.mantela import Fetched, HttpAnswer, load_mantela
+    from sdp_guard.adapters.mantela_http import Fetched, HttpAnswer, load_mantela
     from tests.mantela.docs import station as mantela_station
 
     own = mantela_station(
@@ -171,7 +171,7 @@ def test_mantela_documents_into_stations() -> None:
                     b.outcome(f"{len(res.stations)} stations")
                 except RegistryError:
                     b.outcome("RegistryError (own file unusable)")
-            assert Fetched  # the seam used is the real fetch_document path
+            assert Fetched is not None  # the seam used is the real fetch_document path
 
         case()
         b.done()

@@ -99,7 +99,7 @@ def test_mikopbx_api_answers() -> None:
 
 
 def test_mantela_http_answers() -> None:
-    from sdp_guard.adapters.mantela import Fetched, UrllibGetter, fetch_document
+    from sdp_guard.adapters.mantela_http import Fetched, UrllibGetter, fetch_document
     from tests.mantela.docs import station as mantela_station
 
     doc = mantela_station("Shibuya", "peer-1", tailnet={"ipv4": "100.88.201.5", "node": "s"})

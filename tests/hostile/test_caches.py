@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sdp_guard.adapters.mantela import DiskCache
+from sdp_guard.adapters.mantela_http import DiskCache
 
 
 def test_a_mantela_cache_file_nested_too_deep_is_ignored(tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def test_mikopbx_api_drip_ends_at_the_deadline() -> None:
 
 
 def test_mantela_header_drip_ends_at_the_deadline() -> None:
-    from sdp_guard.adapters.mantela import FetchError, UrllibGetter
+    from sdp_guard.adapters.mantela_http import FetchError, UrllibGetter
 
     s = _tcp()
     drip = Drip(s, HEAD)
@@ -170,3 +170,18 @@ def test_bus_line_nested_100k_deep_is_skipped_and_the_watcher_lives(tmp_path: Pa
         finally:
             w.stop()
     assert events[:3] == ["connected", "cue", "closed"], events
+
+
+def test_mantela_redirect_claiming_a_huge_body_is_followed_without_reading_it() -> None:
+    # Found by tests/fuzz: urllib reads a redirect's whole body before following it, and
+    # Content-Length: 99999999999999 made that read allocate terabytes (MemoryError).
+    from sdp_guard.adapters.mantela_http import FetchError, UrllibGetter
+
+    answer = b"HTTP/1.1 301 Moved\r\nContent-Length: 99999999999999\r\nLocation: /x\r\n\r\n{}"
+    with RawServer.tcp() as srv:
+        srv.reply = answer
+        get = UrllibGetter(timeout=2.0, deadline=4.0, max_bytes=256 * 1024)
+        took, err = timed(lambda: get(srv.url + "/mantela.json", {}))
+    assert took < 6, f"took {took:.1f} s"
+    # Every answer is the same redirect, so the redirect limit ends it: a clear FetchError.
+    assert isinstance(err, FetchError), repr(err)

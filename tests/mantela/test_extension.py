@@ -10,7 +10,8 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdp_guard.core.mantela import decode_document, extension_from_json, validate_tailnet
+from sdp_guard.core.mantela_doc import decode_document
+from sdp_guard.core.mantela_ext import extension_from_json, validate_tailnet
 from tests.mantela.docs import dumps, station
 
 SCHEMA = json.loads(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sdp_guard.adapters.mantela import UrllibGetter, load_mantela
+from sdp_guard.adapters.mantela_http import UrllibGetter, load_mantela
 from sdp_guard.errors import RegistryError
 from tests.fakes.mantela_http import MantelaServer, Route
 from tests.mantela.docs import dumps, link, station

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sdp_guard import config
 from sdp_guard.adapters.registry import load_stations
-from sdp_guard.core.mantela import merge_stations
+from sdp_guard.core.mantela_doc import merge_stations
 from sdp_guard.core.model import Station
 from tests.fakes.mantela_http import MantelaServer, Route
 from tests.mantela.docs import dumps, link, station

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdp_guard.cli import main
-from sdp_guard.core.mantela import PatchError, patch_text, set_extension
+from sdp_guard.core.json_patch import PatchError, patch_text
 from tests.fixtures import fixture
 from tests.mantela.docs import EXAMPLE, dumps
 
@@ -33,6 +34,15 @@ _json = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+def set_extension(doc: Mapping[str, Any], ext: Mapping[str, Any]) -> dict[str, Any]:
+    """The parsed-document view of what patch_text must produce."""
+    out = dict(doc)
+    about = dict(out["aboutMe"])
+    about["tailnet"] = dict(ext)
+    out["aboutMe"] = about
+    return out
 
 
 @st.composite
@@ -219,7 +229,7 @@ def test_advertise_prints_the_extension_and_yaml_entry(
     import yaml
 
     from sdp_guard.adapters.registry import parse_registry
-    from sdp_guard.core.mantela import validate_tailnet
+    from sdp_guard.core.mantela_ext import validate_tailnet
 
     snap = str(_snapshot(tmp_path))
     assert main(["advertise", "--snapshot", snap]) == 0

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,12 +66,12 @@ def _doc(verdict: str, **kw: object) -> dict[str, object]:
         "rtt_ms": None,
         "echoed": 0,
     }
-    args: dict[str, object] = dict(
+    args: dict[str, Any] = dict(
         answered=True, sip_status=200, sip_reason="OK", stats=stats, verdict=verdict,
         media="100.102.2.2:17000", authenticated=False, notes=(), probed_at="t", lang="en",
     )  # fmt: skip
     args.update(kw)
-    return probe.document(plan, **args)  # type: ignore[arg-type]
+    return probe.document(plan, **args)
 
 
 def test_one_way_text_names_the_next_step_in_both_languages() -> None:

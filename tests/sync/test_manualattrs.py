@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +40,7 @@ def parse_ini_settings(text: str) -> dict[str, dict[str, object]]:
                 continue
             if key == "set_var" and name == "endpoint":
                 data[name].setdefault(key, [])
-                data[name][key].append(value)  # type: ignore[union-attr]
+                cast(list[str], data[name][key]).append(value)
             else:
                 data[name][key] = value
     return data

@@ -10,9 +10,19 @@ from hypothesis import strategies as st
 from sdp_guard.core import manualattrs
 from sdp_guard.core.diagnose import evaluate
 from sdp_guard.core.model import LocalNet, PbxConfig, Peer, Provider, Station, TailnetView
-from sdp_guard.core.plan import apply_plan, plan_sync
+from sdp_guard.core.plan import Plan, apply_changes, plan_sync
 
 SELF = "100.70.10.2"
+
+
+def apply_plan(pbx: PbxConfig, plan: Plan) -> PbxConfig:
+    """The configuration after the plan, as MikoPBX would hold it (the tests' model of apply)."""
+    providers = tuple(apply_changes(p, plan.changes_for(p.id)) for p in pbx.providers)
+    ln = plan.local_net_change
+    local = pbx.local_net
+    if ln is not None:
+        local = local._replace(local_networks=tuple(ln.new or ()))
+    return pbx._replace(providers=providers, local_net=local)
 
 
 def view(*peers: Peer) -> TailnetView:

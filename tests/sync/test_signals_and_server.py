@@ -49,7 +49,12 @@ def test_answering_no_writes_nothing(
 ) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     prompts: list[str] = []
-    monkeypatch.setattr("builtins.input", lambda p: prompts.append(p) or "n")
+
+    def answer_no(prompt: str) -> str:
+        prompts.append(prompt)
+        return "n"
+
+    monkeypatch.setattr("builtins.input", answer_no)
     before = provider_rows(demo_files.db)
     assert main(sync_argv(demo_files, fake.url, state_dir)) == 0
     assert prompts == ["Apply these changes to MikoPBX now? [y/N] "]

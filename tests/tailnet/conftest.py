@@ -109,7 +109,8 @@ class TailnetLab:
         self.cli("restart", str(self.dir), node)
 
     def status(self) -> dict[str, Any]:
-        return json.loads(self.cli("status", str(self.dir)))  # type: ignore[no-any-return]
+        doc: dict[str, Any] = json.loads(self.cli("status", str(self.dir)))
+        return doc
 
     def down(self) -> None:
         self.cli("down", str(self.dir), timeout=60.0)

@@ -268,7 +268,8 @@ class Lab:
 
     @property
     def nodes(self) -> dict[str, dict[str, Any]]:
-        return self.state["nodes"]  # type: ignore[no-any-return]
+        nodes: dict[str, dict[str, Any]] = self.state["nodes"]
+        return nodes
 
     def node(self, name: str) -> dict[str, Any]:
         if name not in self.nodes:
@@ -287,7 +288,7 @@ class Lab:
         return localapi(self.node(name)["socket"], "/localapi/v0/status")
 
     def self_ipv4(self, name: str) -> str:
-        return next(a for a in self.status(name)["TailscaleIPs"] if ":" not in a)
+        return str(next(a for a in self.status(name)["TailscaleIPs"] if ":" not in a))
 
     def peers_seen(self, name: str) -> dict[str, str]:
         """HostName -> IPv4 of every peer in NAME's status."""
@@ -301,7 +302,8 @@ class Lab:
         """What NAME's whois of PEER reports as the masquerade (the address PEER knows NAME by)."""
         addr = self.peers_seen(name)[peer]
         w = whois(self.node(name)["socket"], addr)
-        return w["Node"].get("SelfNodeV4MasqAddrForThisPeer")  # type: ignore[no-any-return]
+        masq: str | None = w["Node"].get("SelfNodeV4MasqAddrForThisPeer")
+        return masq
 
     def ns_exec(self, name: str, argv: Sequence[str], **kw: Any) -> str:
         return run(["ip", "netns", "exec", self.node(name)["netns"], *argv], **kw)

@@ -93,7 +93,8 @@ def request_as(uid: int, sock: str, url: str, headers: dict[str, str]) -> dict[s
     cp = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
     if cp.returncode != 0:
         raise labmod.LabError(f"LocalAPI request {url} as uid {uid} failed: {cp.stderr[-1000:]}")
-    return json.loads(cp.stdout)  # type: ignore[no-any-return]
+    doc: dict[str, Any] = json.loads(cp.stdout)
+    return doc
 
 
 def answers(sock: str) -> list[dict[str, Any]]:
@@ -128,7 +129,8 @@ class BusReader:
         raw = self.resp.readline(BUS_LINE_MAX_BYTES)
         if not raw:
             raise labmod.LabError("the bus stream ended")
-        return json.loads(raw)  # type: ignore[no-any-return]
+        doc: dict[str, Any] = json.loads(raw)
+        return doc
 
     def close(self) -> None:
         self.conn.close()

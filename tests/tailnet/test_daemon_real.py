@@ -10,6 +10,7 @@ admin call) -> the daemon's log line; p50/p99 go to the terminal summary.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import re
@@ -147,7 +148,9 @@ def test_daemon_as_nobody_follows_real_changes_and_survives_restart(
 
         latencies: dict[str, list[float]] = {"masquerade": [], "set-ip": [], "peer removal": []}
 
-        def change(kind: str, call: Callable[[], object], what: str, pred: Callable[[str], bool]):  # type: ignore[no-untyped-def]
+        def change(
+            kind: str, call: Callable[[], object], what: str, pred: Callable[[str], bool]
+        ) -> None:
             d.drain()
             t0 = time.monotonic()
             call()
@@ -159,13 +162,15 @@ def test_daemon_as_nobody_follows_real_changes_and_survives_restart(
             new_b = f"100.88.{i + 1}.2"
             change(
                 "masquerade",
-                lambda m=masq: lab.admin("POST", "/masquerade", {"node": A, "peer": B, "addr": m}),
+                functools.partial(
+                    lab.admin, "POST", "/masquerade", {"node": A, "peer": B, "addr": masq}
+                ),
                 f"masquerade {masq}",
                 _finding("appeared|changed", "masqueraded-toward-peer", f"masquerade={masq}"),
             )
             change(
                 "set-ip",
-                lambda a=new_b: lab.admin("POST", "/set-ip", {"node": B, "addr": a}),
+                functools.partial(lab.admin, "POST", "/set-ip", {"node": B, "addr": new_b}),
                 f"renumber of {B} to {new_b}",
                 _finding(
                     "appeared|changed", "peer-address-differs-from-advertised", f"observed={new_b}"

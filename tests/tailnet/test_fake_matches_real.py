@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from sdp_guard.demo import wire
+from tests.fakes import localapi as fake_localapi
 from tests.fakes.localapi import LocalAPIServer
 from tests.fixtures import fixture
 
@@ -150,7 +151,7 @@ def test_stand_in_documents_have_the_real_shape(version: str) -> None:
     )
     assert shape_problems(wire.whois(a), version, lambda v: real(v, "whois-plain.json")) == []
     # Recorded before the masquerade was set: the first line, then the change.
-    first = wire.notify_netmap(a, [(b, None)])
+    first = fake_localapi.notify_netmap(a, [(b, None)])
     assert shape_problems(first, version, lambda v: real(v, "bus-4122.jsonl")[0]) == []
 
     def last_change(v: str) -> Any:
@@ -161,11 +162,11 @@ def test_stand_in_documents_have_the_real_shape(version: str) -> None:
     if version == "1.82.5":
         # Up to v1.98 a change arrives as a whole NetMap (design/tailscale.md §5).
         assert last_change(version).get("NetMap") and not last_change(version).get("PeersChanged")
-        change = {**wire.notify_netmap(a, [(b, "100.102.9.9")]), "State": None}
+        change = {**fake_localapi.notify_netmap(a, [(b, "100.102.9.9")]), "State": None}
         assert shape_problems(change, version, lambda v: real(v, "bus-4122.jsonl")[-1]) == []
     else:
         assert last_change(version).get("PeersChanged") and not last_change(version).get("NetMap")
-        change = wire.notify_peers_changed([(b, "100.102.9.9")])
+        change = fake_localapi.notify_peers_changed([(b, "100.102.9.9")])
         assert shape_problems(change, version, last_change) == []
 
 

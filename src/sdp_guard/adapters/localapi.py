@@ -206,28 +206,6 @@ class LocalAPI:
         """The whois document, or None when tailscaled knows no such peer (HTTP 404)."""
         return self.get_json(f"/localapi/v0/whois?addr={normalize(addr)}", allow_404=True)
 
-    def watch_bus(self, mask: int = BUS_MASK) -> Iterator[Any]:
-        """Yield Notify objects until the stream closes (tailscaled restart).
-
-        Only the answer's head has a deadline: the stream is quiet between changes. Lines are
-        capped at :data:`MAX_BUS_LINE`; an oversized or undecodable line is skipped.
-        """
-        from sdp_guard.adapters.bounded import loads_json
-
-        conn, resp = self._request(f"/localapi/v0/watch-ipn-bus?mask={mask}", self.timeout)
-        if resp.status != 200:
-            conn.close()
-            raise TailnetError(f"LocalAPI watch-ipn-bus answered HTTP {resp.status}")
-        conn.sock.deadline.lift()
-        try:
-            for line in bus_lines(resp):
-                try:
-                    yield loads_json(line, "LocalAPI bus")
-                except ValueError:
-                    continue
-        finally:
-            conn.close()
-
 
 MAX_BUS_LINE = 16 * 1024 * 1024  # a NetMap of a large tailnet is a few MB
 

@@ -68,7 +68,7 @@ def _validate(doc: Any, text: str, path: str) -> None:
     from sdp_guard.schemas._stations_validator import validate
 
     try:
-        validate(doc)  # type: ignore[no-untyped-call]
+        validate(doc)
     except JsonSchemaValueException as e:
         steps = _steps(e.name or "data")
         raise RegistryError(_describe(e, steps, doc, text, path), _hint(e, steps)) from None
@@ -209,7 +209,7 @@ def load_stations(cfg: Config) -> tuple[tuple[Station, ...], str]:
         path = cfg.settings.registry_file
         stations = load_registry(path)
         return stations, f"{path} ({len(stations)} stations)"
-    from sdp_guard.adapters.mantela import load_registry_sources
+    from sdp_guard.adapters.mantela_http import load_registry_sources
 
     src = load_registry_sources(cfg, load_registry)
     return src.stations, src.detail

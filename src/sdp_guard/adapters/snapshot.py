@@ -8,7 +8,7 @@ parsing as a live check. Used for support, bug reports and offline analysis.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sdp_guard.errors import SnapshotError
@@ -71,6 +71,3 @@ def write_json_atomic(path: str, doc: Any, mode: int = 0o600) -> None:
 
     data = json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
     write_atomic(path, data, mode)
-
-
-WhoisFn = Callable[[str], Any]

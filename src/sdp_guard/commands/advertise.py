@@ -41,61 +41,106 @@ import os
 import sys
 from typing import Any
 
+from sdp_guard.core.catalogue import Catalogue, view
 from sdp_guard.errors import InputError, UsageError
 
-MSG = {
-    "en": {
-        "hint_print": "put this object under aboutMe.tailnet in your mantela.json "
-        "(or run: sdp-guard advertise --mantela FILE)",
-        "uptodate": "{file}: aboutMe.tailnet is already up to date ({ipv4}); nothing written",
-        "patched": "{file}: aboutMe.tailnet set to {ipv4} (was: {old}); backup: {backup}",
-        "dry": "dry run: {file} would change like this (nothing written):",
-        "publish": "next: publish the file where peers read it (the URL in their "
-        "providers[].mantela), e.g. commit and push it",
-        "secret": "warning: {file} still publishes aboutMe.{key}, a credential; Mantela files are "
-        "public, remove it",
-        "no_node": "warning: this machine's name {name!r} is not a valid machine name; "
-        "'node' left out",
-        "yaml_head": "# add under `stations:` in the YAML registry (stations.yaml) of your peers",
-        "check_ok": "{url}: aboutMe.tailnet.ipv4 is {ipv4}, our node's address",
-        "check_missing": "{url}: the published mantela.json has no aboutMe.tailnet, so peers "
-        "cannot read our address. If the file was saved in the Mantela editor "
-        "(tkytel/mantela-editor), the editor dropped it (it keeps only the keys it knows).",
-        "check_unusable": "{url}: aboutMe.tailnet is there but unusable ({why})",
-        "check_differs": "{url}: aboutMe.tailnet.ipv4 is {published}, but our node's address is "
-        "{ipv4}",
-        "check_fix": "fix: sdp-guard advertise --mantela FILE (the file you publish), then "
-        "publish it again",
-        "check_no_url": "--check needs the URL of our published mantela.json: --url URL, or "
-        "registry.mantela_url in the configuration",
-        "check_unreachable": "cannot read our published mantela.json: {error}",
+MSG: Catalogue = {
+    "hint_print": {
+        "en": (
+            "put this object under aboutMe.tailnet in your mantela.json (or run: sdp-guard "
+            "advertise --mantela FILE)"
+        ),
+        "ja": (
+            "このオブジェクトを mantela.json の aboutMe.tailnet に置いてください（または "
+            "sdp-guard advertise --mantela FILE を実行）"
+        ),
     },
-    "ja": {
-        "hint_print": "このオブジェクトを mantela.json の aboutMe.tailnet に置いてください"
-        "（または sdp-guard advertise --mantela FILE を実行）",
-        "uptodate": "{file}: aboutMe.tailnet は最新です（{ipv4}）。書き込みはしていません",
-        "patched": "{file}: aboutMe.tailnet を {ipv4} にしました（以前: {old}）。"
-        "バックアップ: {backup}",
-        "dry": "ドライラン: {file} は次のように変わります（書き込みはしていません）:",
-        "publish": "次に: 相手局が読む場所（相手の providers[].mantela の URL）へファイルを公開して"
-        "ください（例: commit して push）",
-        "secret": "警告: {file} は aboutMe.{key}（認証情報）を公開しています。mantela.json は公開"
-        "されるので削除してください",
-        "no_node": "警告: このマシン名 {name!r} はマシン名として不正なため 'node' を省きました",
-        "yaml_head": "# 相手局の YAML レジストリ（stations.yaml）の"
-        " `stations:` の下に追加してください",
-        "check_ok": "{url}: aboutMe.tailnet.ipv4 は {ipv4}（自ノードのアドレス）です",
-        "check_missing": "{url}: 公開中の mantela.json に aboutMe.tailnet がないため、相手局は"
-        "当局のアドレスを読めません。Mantela エディタ（tkytel/mantela-editor）で保存した場合、"
-        "エディタが削除しています（知らないキーを残さないため）。",
-        "check_unusable": "{url}: aboutMe.tailnet はありますが使えません（{why}）",
-        "check_differs": "{url}: aboutMe.tailnet.ipv4 は {published} ですが、自ノードのアドレスは "
-        "{ipv4} です",
-        "check_fix": "対処: 公開しているファイルに sdp-guard advertise --mantela FILE を実行し、"
-        "公開し直してください",
-        "check_no_url": "--check には公開中の mantela.json の URL が必要です: --url URL、または"
-        "設定の registry.mantela_url",
-        "check_unreachable": "公開中の mantela.json を読めません: {error}",
+    "uptodate": {
+        "en": "{file}: aboutMe.tailnet is already up to date ({ipv4}); nothing written",
+        "ja": "{file}: aboutMe.tailnet は最新です（{ipv4}）。書き込みはしていません",
+    },
+    "patched": {
+        "en": "{file}: aboutMe.tailnet set to {ipv4} (was: {old}); backup: {backup}",
+        "ja": "{file}: aboutMe.tailnet を {ipv4} にしました（以前: {old}）。バックアップ: {backup}",
+    },
+    "dry": {
+        "en": "dry run: {file} would change like this (nothing written):",
+        "ja": "ドライラン: {file} は次のように変わります（書き込みはしていません）:",
+    },
+    "publish": {
+        "en": (
+            "next: publish the file where peers read it (the URL in their providers[].mantela), "
+            "e.g. commit and push it"
+        ),
+        "ja": (
+            "次に: 相手局が読む場所（相手の providers[].mantela の URL）"
+            "へファイルを公開してください（例: commit して push）"
+        ),
+    },
+    "secret": {
+        "en": (
+            "warning: {file} still publishes aboutMe.{key}, a credential; Mantela files are "
+            "public, remove it"
+        ),
+        "ja": (
+            "警告: {file} は aboutMe.{key}（認証情報）を公開しています。mantela.json "
+            "は公開されるので削除してください"
+        ),
+    },
+    "no_node": {
+        "en": "warning: this machine's name {name!r} is not a valid machine name; 'node' left out",
+        "ja": "警告: このマシン名 {name!r} はマシン名として不正なため 'node' を省きました",
+    },
+    "yaml_head": {
+        "en": "# add under `stations:` in the YAML registry (stations.yaml) of your peers",
+        "ja": "# 相手局の YAML レジストリ（stations.yaml）の `stations:` の下に追加してください",
+    },
+    "check_ok": {
+        "en": "{url}: aboutMe.tailnet.ipv4 is {ipv4}, our node's address",
+        "ja": "{url}: aboutMe.tailnet.ipv4 は {ipv4}（自ノードのアドレス）です",
+    },
+    "check_missing": {
+        "en": (
+            "{url}: the published mantela.json has no aboutMe.tailnet, so peers cannot read our "
+            "address. If the file was saved in the Mantela editor (tkytel/mantela-editor), the "
+            "editor dropped it (it keeps only the keys it knows)."
+        ),
+        "ja": (
+            "{url}: 公開中の mantela.json に aboutMe.tailnet がないため、"
+            "相手局は当局のアドレスを読めません。Mantela エディタ（tkytel/mantela-editor）"
+            "で保存した場合、エディタが削除しています（知らないキーを残さないため）。"
+        ),
+    },
+    "check_unusable": {
+        "en": "{url}: aboutMe.tailnet is there but unusable ({why})",
+        "ja": "{url}: aboutMe.tailnet はありますが使えません（{why}）",
+    },
+    "check_differs": {
+        "en": "{url}: aboutMe.tailnet.ipv4 is {published}, but our node's address is {ipv4}",
+        "ja": "{url}: aboutMe.tailnet.ipv4 は {published} ですが、自ノードのアドレスは {ipv4} です",
+    },
+    "check_fix": {
+        "en": (
+            "fix: sdp-guard advertise --mantela FILE (the file you publish), then publish it again"
+        ),
+        "ja": (
+            "対処: 公開しているファイルに sdp-guard advertise --mantela FILE を実行し、"
+            "公開し直してください"
+        ),
+    },
+    "check_no_url": {
+        "en": (
+            "--check needs the URL of our published mantela.json: --url URL, or "
+            "registry.mantela_url in the configuration"
+        ),
+        "ja": (
+            "--check には公開中の mantela.json の URL が必要です: --url URL、または設定の "
+            "registry.mantela_url"
+        ),
+    },
+    "check_unreachable": {
+        "en": "cannot read our published mantela.json: {error}",
+        "ja": "公開中の mantela.json を読めません: {error}",
     },
 }
 
@@ -148,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     lang = pick_lang(cfg)
-    m = MSG[lang]
+    m = view(MSG, lang)
     if args.dry_run and not args.mantela:
         raise UsageError("--dry-run goes with --mantela FILE")
     if args.url and not args.check:
@@ -177,8 +222,8 @@ class PublishedUnreachable(InputError):
 
 
 def _check_published(url: str, ext: dict[str, str], m: dict[str, str]) -> int:
-    from sdp_guard.adapters.mantela import UrllibGetter, fetch_document
-    from sdp_guard.core import mantela as core
+    from sdp_guard.adapters.mantela_http import UrllibGetter, fetch_document
+    from sdp_guard.core import mantela_doc as core
 
     url = url.strip()
     if not url:
@@ -228,7 +273,7 @@ def own_extension(
     """The extension object for our own node, from a LocalAPI status document."""
     from sdp_guard.adapters.localapi import parse_status
     from sdp_guard.core.addresses import first_label
-    from sdp_guard.core.mantela import TailnetExtension, validate_tailnet
+    from sdp_guard.core.mantela_ext import TailnetExtension, validate_tailnet
 
     view = parse_status(status_doc)
     warnings: list[tuple[str, dict[str, str]]] = []
@@ -278,7 +323,7 @@ def _patch_file(
     path: str, ext: dict[str, str], identifier: str | None, dry_run: bool, m: dict[str, str]
 ) -> int:
     from sdp_guard.adapters.bounded import TooLarge, read_file
-    from sdp_guard.core.mantela import PatchError, patch_text
+    from sdp_guard.core.json_patch import PatchError, patch_text
 
     try:
         text = read_file(path, 16 * 1024 * 1024).decode("utf-8")

@@ -37,115 +37,203 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdp_guard.commands._write import add_write_options
+from sdp_guard.core import catalogue
+from sdp_guard.core.catalogue import Catalogue
 from sdp_guard.core.model import Station, TailnetView
 from sdp_guard.errors import InputError, UsageError
 
 ADMIN_URL = "https://login.tailscale.com/admin/machines"
-FALLBACK = "sdp-guard sync --fallback media-address"
-
-TEXT: dict[str, dict[str, Any]] = {
-    "en": {
-        "title": "Renumber {machine} in our tailnet (TC25 steps 1-3)",
-        "facts": "  station:            {station}\n"
-        "  machine name:       {machine}\n"
-        "  current address:    {current}   (how our tailnet sees it now)\n"
-        "  advertised address: {advertised}   (its address in its owner's tailnet)",
-        "steps": [
-            "1. Open the admin console: {url} and find the shared-in machine {machine} "
-            "(it is marked as shared in).",
-            "2. Check that the IPv4 in its addresses column is {current}, not {advertised}.",
-            "3. Click \u201c\u2026\u201d \u2192 \u201cEdit machine IPv4\u2026\u201d, enter "
-            "{advertised} and save.",
-            "4. Then run `sdp-guard check`, and `sdp-guard sync` if a MikoPBX provider still "
-            "points at {current}.",
-        ],
-        "calls": 'Live calls with {machine} drop when its address changes (Tailscale: "this '
-        'action will break any existing connections to this machine"). Do it when the line '
-        "is quiet.",
-        "same": "{machine} already has its advertised address {advertised} in our tailnet; "
-        "nothing to renumber. If calls still fail, run `sdp-guard check`.",
-        "taken": "advertised-address-taken: {advertised} already belongs to {holder} in our "
-        "tailnet, so {machine} cannot get it.",
-        "taken_fix": "Free it first (give {holder} another IPv4 in the admin console), or fall "
-        "back: the owner of {station} runs `" + FALLBACK + "` on their station.",
-        "absent": "peer-not-in-tailnet: {station} ({machine}) is not a peer in our tailnet.",
-        "absent_fix": "Ask its owner to share the machine with this tailnet, then run this again.",
-        "dry": 'dry run: would send POST /api/v2/device/{device}/ip {{"ipv4": "{advertised}"}} '
-        "for {machine} (now {current}). Add --yes to do it.",
-        "done": "{machine} now has {advertised} in our tailnet (was {current}).",
-        "next": "next: `sdp-guard check`, then `sdp-guard sync` if a provider still points at "
-        "{current}.",
-        "nodevice": "the control API lists no device {machine} with address {current} in this "
-        "tailnet",
-        "nodevice_fix": "check the machine in {url}; the key must belong to the tailnet the peer "
-        "is shared into",
-        "self": "{peer} is this machine; renumbering is done on the other side (the sharee). "
-        "To publish our address run `sdp-guard advertise`.",
-        "unknown": "{peer} is neither a station in the registry nor a machine in our tailnet",
-        "unknown_fix": "see `sdp-guard check` for station names, or `tailscale status` for "
-        "machine names",
-        "noadv": "no advertised address is known for {peer}",
-        "noadv_fix": "add the station to stations.yaml (or ask its owner to run `sdp-guard "
-        "advertise` and publish it), or pass --address IPV4",
-        "plan": 'would send POST /api/v2/device/{device}/ip {{"ipv4": "{advertised}"}} for '
-        "{machine} (now {current}).",
-        "confirm": "Give {machine} the address {advertised} now? [y/N] ",
-        "not_applied_tty": "Not renumbered: no terminal to confirm on; add --yes to do it.",
-        "declined": "Not renumbered.",
-        "deprecated": "renumber --api-url is deprecated: use --control-api-url (--api-url means "
-        "MikoPBX's web server in sync and rollback)",
-        "two_urls": "--api-url and --control-api-url disagree; --api-url is the deprecated "
-        "spelling of --control-api-url",
+TEXT: Catalogue = {
+    "title": {
+        "en": "Renumber {machine} in our tailnet (TC25 steps 1-3)",
+        "ja": "自局 tailnet での {machine} のアドレス変更（TC25 手順 1〜3）",
     },
-    "ja": {
-        "title": "自局 tailnet での {machine} のアドレス変更（TC25 手順 1〜3）",
-        "facts": "  局:                 {station}\n"
-        "  マシン名:           {machine}\n"
-        "  現在のアドレス:     {current}   （自局 tailnet での見え方）\n"
-        "  周知されたアドレス: {advertised}   （所有者の tailnet でのアドレス）",
-        "steps": [
-            "1. 管理コンソール {url} を開き、共有されたマシン {machine} を探します"
-            "（shared in の表示があります）。",
-            "2. addresses 欄の IPv4 が {advertised} ではなく {current} であることを確かめます。",
-            "3. 「…」→「Edit machine IPv4…」を選び、{advertised} を入力して保存します。",
-            "4. その後 `sdp-guard check` を実行し、MikoPBX のプロバイダがまだ {current} を"
-            "指していれば `sdp-guard sync` を実行します。",
-        ],
-        "calls": "アドレスを変えると {machine} との通話中の呼はすべて切れます（Tailscale 曰く"
-        "「このマシンへの既存の接続はすべて切断されます」）。通話のない時間に行ってください。",
-        "same": "{machine} は自局 tailnet ですでに周知アドレス {advertised} です。変更は不要です。"
-        "通話に問題があれば `sdp-guard check` を実行してください。",
-        "taken": "advertised-address-taken: {advertised} は自局 tailnet で {holder} が使って"
-        "いるため、{machine} に割り当てられません。",
-        "taken_fix": "先に空けるか（管理コンソールで {holder} に別の IPv4 を割り当てる）、"
-        "代替策として {station} の所有者が自局で `" + FALLBACK + "` を実行します。",
-        "absent": "peer-not-in-tailnet: {station}（{machine}）は自局 tailnet のピアにいません。",
-        "absent_fix": "所有者にこの tailnet へマシンを共有してもらってから、"
-        "もう一度実行してください。",
-        "dry": "ドライラン: {machine}（現在 {current}）について POST /api/v2/device/{device}/ip "
-        '{{"ipv4": "{advertised}"}} を送ります。実行するには --yes を付けてください。',
-        "done": "{machine} は自局 tailnet で {advertised} になりました（以前 {current}）。",
-        "next": "次に: `sdp-guard check`、プロバイダがまだ {current} を指していれば "
-        "`sdp-guard sync`。",
-        "nodevice": "control API の一覧に、アドレス {current} のマシン {machine} がありません",
-        "nodevice_fix": "{url} でマシンを確認してください。API キーは共有先の tailnet のもの"
-        "である必要があります",
-        "self": "{peer} はこのマシンです。アドレス変更は共有先（相手側）で行います。自局の"
-        "アドレスを周知するには `sdp-guard advertise` を実行してください。",
-        "unknown": "{peer} はレジストリの局にも自局 tailnet のマシンにもありません",
-        "unknown_fix": "局名は `sdp-guard check`、マシン名は `tailscale status` で確認できます",
-        "noadv": "{peer} の周知アドレスがわかりません",
-        "noadv_fix": "stations.yaml に局を追加する（または所有者に `sdp-guard advertise` で周知"
-        "してもらう）か、--address IPV4 を指定してください",
-        "plan": "{machine}（現在 {current}）について POST /api/v2/device/{device}/ip "
-        '{{"ipv4": "{advertised}"}} を送ります。',
-        "confirm": "{machine} のアドレスを今 {advertised} に変更しますか？ [y/N] ",
-        "not_applied_tty": "未変更: 確認できる端末がありません。実行するには --yes を付けてください。",
-        "declined": "変更しませんでした。",
-        "deprecated": "renumber の --api-url は廃止予定です。--control-api-url を使ってください"
-        "（sync と rollback では --api-url は MikoPBX の Web サーバーを指します）",
-        "two_urls": "--api-url と --control-api-url が食い違っています。--api-url は "
-        "--control-api-url の古い書き方です",
+    "facts": {
+        "en": (
+            "  station:            {station}\n  machine name:       {machine}\n  current address: "
+            "   {current}   (how our tailnet sees it now)\n  advertised address: {advertised}   "
+            "(its address in its owner's tailnet)"
+        ),
+        "ja": (
+            "  局:                 {station}\n  マシン名:           {machine}\n  現在のアドレス:  "
+            "   {current}   （自局 tailnet での見え方）\n  周知されたアドレス: {advertised}   "
+            "（所有者の tailnet でのアドレス）"
+        ),
+    },
+    "steps": {
+        "en": (
+            "1. Open the admin console: {url} and find the shared-in machine {machine} (it is "
+            "marked as shared in).\n2. Check that the IPv4 in its addresses column is {current}, "
+            "not {advertised}.\n3. Click “…” → “Edit machine IPv4…”, enter {advertised} and "
+            "save.\n4. Then run `sdp-guard check`, and `sdp-guard sync` if a MikoPBX provider "
+            "still points at {current}."
+        ),
+        "ja": (
+            "1. 管理コンソール {url} を開き、共有されたマシン {machine} を探します（shared in "
+            "の表示があります）。\n2. addresses 欄の IPv4 が {advertised} ではなく {current} "
+            "であることを確かめます。\n3. 「…」→「Edit machine IPv4…」を選び、{advertised} "
+            "を入力して保存します。\n4. その後 `sdp-guard check` を実行し、MikoPBX "
+            "のプロバイダがまだ {current} を指していれば `sdp-guard sync` を実行します。"
+        ),
+    },
+    "calls": {
+        "en": (
+            'Live calls with {machine} drop when its address changes (Tailscale: "this action '
+            'will break any existing connections to this machine"). Do it when the line is quiet.'
+        ),
+        "ja": (
+            "アドレスを変えると {machine} との通話中の呼はすべて切れます（Tailscale "
+            "曰く「このマシンへの既存の接続はすべて切断されます」）。"
+            "通話のない時間に行ってください。"
+        ),
+    },
+    "same": {
+        "en": (
+            "{machine} already has its advertised address {advertised} in our tailnet; nothing to "
+            "renumber. If calls still fail, run `sdp-guard check`."
+        ),
+        "ja": (
+            "{machine} は自局 tailnet ですでに周知アドレス {advertised} です。変更は不要です。"
+            "通話に問題があれば `sdp-guard check` を実行してください。"
+        ),
+    },
+    "taken": {
+        "en": (
+            "advertised-address-taken: {advertised} already belongs to {holder} in our tailnet, "
+            "so {machine} cannot get it."
+        ),
+        "ja": (
+            "advertised-address-taken: {advertised} は自局 tailnet で {holder} が使っているため、"
+            "{machine} に割り当てられません。"
+        ),
+    },
+    "taken_fix": {
+        "en": (
+            "Free it first (give {holder} another IPv4 in the admin console), or fall back: the "
+            "owner of {station} runs `sdp-guard sync --fallback media-address` on their station."
+        ),
+        "ja": (
+            "先に空けるか（管理コンソールで {holder} に別の IPv4 を割り当てる）、代替策として "
+            "{station} の所有者が自局で `sdp-guard sync --fallback media-address` を実行します。"
+        ),
+    },
+    "absent": {
+        "en": "peer-not-in-tailnet: {station} ({machine}) is not a peer in our tailnet.",
+        "ja": "peer-not-in-tailnet: {station}（{machine}）は自局 tailnet のピアにいません。",
+    },
+    "absent_fix": {
+        "en": "Ask its owner to share the machine with this tailnet, then run this again.",
+        "ja": "所有者にこの tailnet へマシンを共有してもらってから、もう一度実行してください。",
+    },
+    "dry": {
+        "en": (
+            'dry run: would send POST /api/v2/device/{device}/ip {{"ipv4": "{advertised}"}} for '
+            "{machine} (now {current}). Add --yes to do it."
+        ),
+        "ja": (
+            "ドライラン: {machine}（現在 {current}）について POST /api/v2/device/{device}/ip "
+            '{{"ipv4": "{advertised}"}} を送ります。実行するには --yes を付けてください。'
+        ),
+    },
+    "done": {
+        "en": "{machine} now has {advertised} in our tailnet (was {current}).",
+        "ja": "{machine} は自局 tailnet で {advertised} になりました（以前 {current}）。",
+    },
+    "next": {
+        "en": (
+            "next: `sdp-guard check`, then `sdp-guard sync` if a provider still points at "
+            "{current}."
+        ),
+        "ja": (
+            "次に: `sdp-guard check`、プロバイダがまだ {current} を指していれば `sdp-guard sync`。"
+        ),
+    },
+    "nodevice": {
+        "en": "the control API lists no device {machine} with address {current} in this tailnet",
+        "ja": "control API の一覧に、アドレス {current} のマシン {machine} がありません",
+    },
+    "nodevice_fix": {
+        "en": (
+            "check the machine in {url}; the key must belong to the tailnet the peer is shared into"
+        ),
+        "ja": (
+            "{url} でマシンを確認してください。API キーは共有先の tailnet "
+            "のものである必要があります"
+        ),
+    },
+    "self": {
+        "en": (
+            "{peer} is this machine; renumbering is done on the other side (the sharee). To "
+            "publish our address run `sdp-guard advertise`."
+        ),
+        "ja": (
+            "{peer} はこのマシンです。アドレス変更は共有先（相手側）で行います。"
+            "自局のアドレスを周知するには `sdp-guard advertise` を実行してください。"
+        ),
+    },
+    "unknown": {
+        "en": "{peer} is neither a station in the registry nor a machine in our tailnet",
+        "ja": "{peer} はレジストリの局にも自局 tailnet のマシンにもありません",
+    },
+    "unknown_fix": {
+        "en": "see `sdp-guard check` for station names, or `tailscale status` for machine names",
+        "ja": "局名は `sdp-guard check`、マシン名は `tailscale status` で確認できます",
+    },
+    "noadv": {
+        "en": "no advertised address is known for {peer}",
+        "ja": "{peer} の周知アドレスがわかりません",
+    },
+    "noadv_fix": {
+        "en": (
+            "add the station to stations.yaml (or ask its owner to run `sdp-guard advertise` and "
+            "publish it), or pass --address IPV4"
+        ),
+        "ja": (
+            "stations.yaml に局を追加する（または所有者に `sdp-guard advertise` で周知してもらう）"
+            "か、--address IPV4 を指定してください"
+        ),
+    },
+    "plan": {
+        "en": (
+            'would send POST /api/v2/device/{device}/ip {{"ipv4": "{advertised}"}} for '
+            "{machine} (now {current})."
+        ),
+        "ja": (
+            "{machine}（現在 {current}）について POST /api/v2/device/{device}/ip "
+            '{{"ipv4": "{advertised}"}} を送ります。'
+        ),
+    },
+    "confirm": {
+        "en": "Give {machine} the address {advertised} now? [y/N] ",
+        "ja": "{machine} のアドレスを今 {advertised} に変更しますか？ [y/N] ",
+    },
+    "not_applied_tty": {
+        "en": "Not renumbered: no terminal to confirm on; add --yes to do it.",
+        "ja": "未変更: 確認できる端末がありません。実行するには --yes を付けてください。",
+    },
+    "declined": {
+        "en": "Not renumbered.",
+        "ja": "変更しませんでした。",
+    },
+    "deprecated": {
+        "en": (
+            "renumber --api-url is deprecated: use --control-api-url (--api-url means MikoPBX's "
+            "web server in sync and rollback)"
+        ),
+        "ja": (
+            "renumber の --api-url は廃止予定です。--control-api-url を使ってください"
+            "（sync と rollback では --api-url は MikoPBX の Web サーバーを指します）"
+        ),
+    },
+    "two_urls": {
+        "en": (
+            "--api-url and --control-api-url disagree; --api-url is the deprecated spelling of "
+            "--control-api-url"
+        ),
+        "ja": (
+            "--api-url と --control-api-url が食い違っています。--api-url は "
+            "--control-api-url の古い書き方です"
+        ),
     },
 }
 
@@ -199,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
     if args.registry:
         cfg = cfg.with_overrides({"registry.file": args.registry})
     lang = pick_lang(cfg)
-    t = TEXT[lang]
+    t = catalogue.view(TEXT, lang)
     if args.old_api_url:
         if args.control_api_url and args.control_api_url != args.old_api_url:
             raise UsageError(t["two_urls"])
@@ -254,7 +342,7 @@ def run(args: argparse.Namespace) -> int:
 
 def procedure(fmt: dict[str, str], t: dict[str, Any]) -> str:
     lines = [t["title"].format(**fmt), "", t["facts"].format(**fmt), ""]
-    lines += [s.format(**fmt) for s in t["steps"]]
+    lines.append(t["steps"].format(**fmt))
     lines += ["", t["calls"].format(**fmt)]
     return "\n".join(lines) + "\n"
 

@@ -41,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
         decide,
         emit_json,
         stderr_line,
-        stderr_warning,
         write_config,
         write_target,
     )
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = write_config(args)
     lang = pick_lang(cfg)
-    service = WriteService(write_target(cfg), lang=lang, progress=stderr_line, warn=stderr_warning)
+    service = WriteService(write_target(cfg), lang=lang, progress=stderr_line, warn=stderr_line)
     backup = service.pick_backup(args.id)
     doc: dict[str, Any] = {
         "schema_version": 1,
@@ -68,15 +67,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     if backup is None:
-        print(f"nothing to roll back in {service.store.dir}", file=sys.stderr)
+        print(t(lang, "rollback_none", dir=service.store.dir), file=sys.stderr)
         return finish()
     pids, local_net = restorable(backup)
     doc["backup"] = {"id": backup.id, "status": backup.status, "mode": backup.doc.get("mode")}
     doc["restore"] = {"providers": pids, "local_net": local_net}
-    summary = f"backup {backup.id} ({backup.status}, {backup.doc.get('mode')}): "
-    print(sanitize_text(summary + (", ".join(pids) or "-")), file=sys.stderr)
+    mode = backup.doc.get("mode")  # any JSON value: the whole line is shown escaped
+    pids_text = ", ".join(pids) or "-"
+    line = t(lang, "rollback_backup", id=backup.id, status=backup.status, mode=mode, pids=pids_text)
+    print(sanitize_text(line), file=sys.stderr)
     if not pids and not local_net:
-        print("nothing this backup wrote is left to restore", file=sys.stderr)
+        print(t(lang, "rollback_nothing_left"), file=sys.stderr)
         return finish()
     if args.dry_run:
         if not args.json:

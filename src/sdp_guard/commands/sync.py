@@ -85,7 +85,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sdp_guard.commands._write import stderr_line, stderr_warning, write_target
+    from sdp_guard.commands._write import stderr_line, write_target
     from sdp_guard.core.diagnose import evaluate
     from sdp_guard.core.plan import plan_sync
     from sdp_guard.errors import UsageError
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             emit_json(doc)
         return 0
-    service = WriteService(write_target(cfg), lang=lang, progress=stderr_line, warn=stderr_warning)
+    service = WriteService(write_target(cfg), lang=lang, progress=stderr_line, warn=stderr_line)
     outcome = service.apply(plan, offline_db=cfg.db_path if args.offline_db else "")
     doc["applied"] = True
     doc["result"] = outcome_dict(outcome)

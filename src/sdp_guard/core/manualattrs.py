@@ -66,10 +66,6 @@ def _find_block(text: str) -> tuple[int, int] | None:
     return None
 
 
-def has_block(text: str) -> bool:
-    return _find_block(text) is not None
-
-
 def media_address(text: str) -> str | None:
     """The address inside the sdp-guard block, or None when there is no block."""
     span = _find_block(text)

@@ -31,7 +31,6 @@ from sdp_guard.core.manualattrs import mask_secrets
 
 PHP_TRIM = " \t\n\r\0\x0b"  # PHP trim()'s default characters
 MAX_LENGTH = {"note": 500, "description": 255}
-TEXT_FIELDS = ("note", "description", "manualattributes")
 _TAGS = ("script", "iframe", "object", "embed", "applet", "meta", "link", "style")
 _F = re.IGNORECASE | re.ASCII
 _SANITIZE: tuple[re.Pattern[str], ...] = (

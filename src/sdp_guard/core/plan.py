@@ -218,15 +218,6 @@ def apply_changes(p: Provider, changes: Iterable[Change]) -> Provider:
     return p
 
 
-def apply_plan(pbx: PbxConfig, plan: Plan) -> PbxConfig:
-    providers = tuple(apply_changes(p, plan.changes_for(p.id)) for p in pbx.providers)
-    ln = plan.local_net_change
-    local = pbx.local_net
-    if ln is not None:
-        local = local._replace(local_networks=tuple(ln.new or ()))
-    return pbx._replace(providers=providers, local_net=local)
-
-
 def new_extra_hosts(extra: Sequence[str], stale: Iterable[str], advertised: str) -> tuple[str, ...]:
     """Replace stale entries by the advertised address (once); keep everything else verbatim."""
     stale_set = {normalize(s) for s in stale}

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from sdp_guard.core import manualattrs
 from sdp_guard.core.addresses import TAILNET_V4_TEXT, is_ip, normalize
 from sdp_guard.core.addresses import network_covers as _covers
+from sdp_guard.core.catalogue import Catalogue, view
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Severity
 from sdp_guard.core.model import LocalNet, Provider, TailnetView
@@ -160,70 +161,129 @@ def document(
     }
 
 
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "head": "sdp-guard probe: {verdict}",
-        "call": "call      {number} at {destination}{via}, from {bind}",
-        "via": " (provider {provider}{station})",
-        "via_station": ", station {station}",
-        "sdp": "SDP c=    {sdp_address} ({source})",
-        "src:explicit": "given with --sdp-address",
-        "src:media_address": "the provider's media_address, as MikoPBX sends it",
-        "src:external": "MikoPBX's external address: local_net does not cover the tailnet",
-        "src:own": "our own address, as MikoPBX sends it when no other rule applies",
-        "sip": "SIP       {sip_status} {sip_reason}{auth}",
-        "sip_none": "SIP       no response",
-        "auth": " (after digest authentication)",
-        "rtp": "RTP       sent {sent}, received {received} (loss {loss}, jitter {jitter}, "
-        "round trip {rtt})",
-        "echoed": "          {echoed} of the received packets were our own, echoed back",
-        "note": "note      {note}",
-        "two-way": "Audio flows both ways with {sdp_address} in our SDP.",
-        "one-way": "The call was answered and we sent {sent} packets, but only {received} came "
-        "back: the peer sends its audio to {sdp_address} and it does not reach us (one-way "
-        "audio). Try the address the peer knows us by (`sdp-guard check` names it): "
-        "`sdp-guard probe {target} --sdp-address ADDR`. If that is two-way, "
-        "`sdp-guard sync --fallback media-address` makes real calls use it.",
-        "no-audio": "The call was answered but no audio could be exchanged (see the notes): "
-        "the peer's SDP answer gave no usable audio stream.",
-        "no-answer": "No call: {why}. Check the number (--number, default probe.echo_number), "
-        "the provider's host and port, and that the peer accepts calls from {bind}.",
-        "why_status": "the peer answered {sip_status} {sip_reason}",
-        "why_auth": "the peer asks for authentication (401/407) and the provider has no "
-        "credentials, or they were refused",
-        "why_none": "no SIP response from {destination}",
-        "none": "n/a",
+TEXTS: Catalogue = {
+    "head": {
+        "en": "sdp-guard probe: {verdict}",
+        "ja": "sdp-guard probe: {verdict}",
     },
-    "ja": {
-        "head": "sdp-guard probe: {verdict}",
-        "call": "発信      {destination} の {number}{via}、発信元 {bind}",
-        "via": "（プロバイダ {provider}{station}）",
-        "via_station": "、{station} 局",
-        "sdp": "SDP c=    {sdp_address}（{source}）",
-        "src:explicit": "--sdp-address で指定",
-        "src:media_address": "プロバイダの media_address。MikoPBX が送る値",
-        "src:external": "MikoPBX の外部アドレス。local_net が tailnet を含まないため",
-        "src:own": "当方自身のアドレス。他の規則が当てはまらないとき MikoPBX が送る値",
-        "sip": "SIP       {sip_status} {sip_reason}{auth}",
-        "sip_none": "SIP       応答なし",
-        "auth": "（ダイジェスト認証後）",
-        "rtp": "RTP       送信 {sent}、受信 {received}（損失 {loss}、ジッタ {jitter}、往復 {rtt}）",
-        "echoed": "          受信のうち {echoed} パケットは当方が送ったもののエコー",
-        "note": "注記      {note}",
-        "two-way": "SDP に {sdp_address} を載せると音声は双方向に流れます。",
-        "one-way": "通話は応答し {sent} パケットを送信しましたが、戻ったのは {received} パケットです。"
-        "相手は {sdp_address} へ音声を送っており、当方に届いていません（片方向通話）。相手から見える"
-        "当方のアドレス（`sdp-guard check` が表示）で `sdp-guard probe {target} --sdp-address "
-        "アドレス` を試し、双方向なら `sdp-guard sync --fallback media-address` で実際の通話にも"
-        "適用できます。",
-        "no-audio": "通話は応答しましたが音声を交換できませんでした（注記を参照）。相手の SDP 応答に"
-        "使える音声ストリームがありません。",
-        "no-answer": "通話できませんでした: {why}。番号（--number、既定は probe.echo_number）、"
-        "プロバイダのホストとポート、相手が {bind} からの発信を受け付けるかを確認してください。",
-        "why_status": "相手の応答は {sip_status} {sip_reason}",
-        "why_auth": "相手が認証（401/407）を求めていますが、プロバイダに認証情報がないか拒否されました",
-        "why_none": "{destination} から SIP の応答がありません",
-        "none": "なし",
+    "call": {
+        "en": "call      {number} at {destination}{via}, from {bind}",
+        "ja": "発信      {destination} の {number}{via}、発信元 {bind}",
+    },
+    "via": {
+        "en": " (provider {provider}{station})",
+        "ja": "（プロバイダ {provider}{station}）",
+    },
+    "via_station": {
+        "en": ", station {station}",
+        "ja": "、{station} 局",
+    },
+    "sdp": {
+        "en": "SDP c=    {sdp_address} ({source})",
+        "ja": "SDP c=    {sdp_address}（{source}）",
+    },
+    "src:explicit": {
+        "en": "given with --sdp-address",
+        "ja": "--sdp-address で指定",
+    },
+    "src:media_address": {
+        "en": "the provider's media_address, as MikoPBX sends it",
+        "ja": "プロバイダの media_address。MikoPBX が送る値",
+    },
+    "src:external": {
+        "en": "MikoPBX's external address: local_net does not cover the tailnet",
+        "ja": "MikoPBX の外部アドレス。local_net が tailnet を含まないため",
+    },
+    "src:own": {
+        "en": "our own address, as MikoPBX sends it when no other rule applies",
+        "ja": "当方自身のアドレス。他の規則が当てはまらないとき MikoPBX が送る値",
+    },
+    "sip": {
+        "en": "SIP       {sip_status} {sip_reason}{auth}",
+        "ja": "SIP       {sip_status} {sip_reason}{auth}",
+    },
+    "sip_none": {
+        "en": "SIP       no response",
+        "ja": "SIP       応答なし",
+    },
+    "auth": {
+        "en": " (after digest authentication)",
+        "ja": "（ダイジェスト認証後）",
+    },
+    "rtp": {
+        "en": (
+            "RTP       sent {sent}, received {received} (loss {loss}, jitter {jitter}, round trip "
+            "{rtt})"
+        ),
+        "ja": "RTP       送信 {sent}、受信 {received}（損失 {loss}、ジッタ {jitter}、往復 {rtt}）",
+    },
+    "echoed": {
+        "en": "          {echoed} of the received packets were our own, echoed back",
+        "ja": "          受信のうち {echoed} パケットは当方が送ったもののエコー",
+    },
+    "note": {
+        "en": "note      {note}",
+        "ja": "注記      {note}",
+    },
+    "two-way": {
+        "en": "Audio flows both ways with {sdp_address} in our SDP.",
+        "ja": "SDP に {sdp_address} を載せると音声は双方向に流れます。",
+    },
+    "one-way": {
+        "en": (
+            "The call was answered and we sent {sent} packets, but only {received} came back: the "
+            "peer sends its audio to {sdp_address} and it does not reach us (one-way audio). Try "
+            "the address the peer knows us by (`sdp-guard check` names it): `sdp-guard probe "
+            "{target} --sdp-address ADDR`. If that is two-way, `sdp-guard sync --fallback "
+            "media-address` makes real calls use it."
+        ),
+        "ja": (
+            "通話は応答し {sent} パケットを送信しましたが、戻ったのは {received} パケットです。"
+            "相手は {sdp_address} へ音声を送っており、当方に届いていません（片方向通話）。"
+            "相手から見える当方のアドレス（`sdp-guard check` が表示）で `sdp-guard probe {target} "
+            "--sdp-address アドレス` を試し、双方向なら `sdp-guard sync --fallback media-address` "
+            "で実際の通話にも適用できます。"
+        ),
+    },
+    "no-audio": {
+        "en": (
+            "The call was answered but no audio could be exchanged (see the notes): the peer's "
+            "SDP answer gave no usable audio stream."
+        ),
+        "ja": (
+            "通話は応答しましたが音声を交換できませんでした（注記を参照）。相手の SDP "
+            "応答に使える音声ストリームがありません。"
+        ),
+    },
+    "no-answer": {
+        "en": (
+            "No call: {why}. Check the number (--number, default probe.echo_number), the "
+            "provider's host and port, and that the peer accepts calls from {bind}."
+        ),
+        "ja": (
+            "通話できませんでした: {why}。番号（--number、既定は probe.echo_number）、"
+            "プロバイダのホストとポート、相手が {bind} "
+            "からの発信を受け付けるかを確認してください。"
+        ),
+    },
+    "why_status": {
+        "en": "the peer answered {sip_status} {sip_reason}",
+        "ja": "相手の応答は {sip_status} {sip_reason}",
+    },
+    "why_auth": {
+        "en": (
+            "the peer asks for authentication (401/407) and the provider has no credentials, or "
+            "they were refused"
+        ),
+        "ja": "相手が認証（401/407）を求めていますが、プロバイダに認証情報がないか拒否されました",
+    },
+    "why_none": {
+        "en": "no SIP response from {destination}",
+        "ja": "{destination} から SIP の応答がありません",
+    },
+    "none": {
+        "en": "n/a",
+        "ja": "なし",
     },
 }
 
@@ -234,7 +294,7 @@ class _Fields(dict[str, str]):
 
 
 def to_text(doc: Mapping[str, Any], lang: str) -> str:
-    t = TEXTS.get(lang, TEXTS["en"])
+    t = view(TEXTS, lang)
     r = doc["rtp"]
     none = t["none"]
     f = _Fields({k: "" if v is None else str(v) for k, v in doc.items() if not isinstance(v, dict)})

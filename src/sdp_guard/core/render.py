@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sdp_guard.core.catalogue import view
 from sdp_guard.core.diagnose import Report
 from sdp_guard.core.findings import Severity
 from sdp_guard.core.messages import LANGS, UI, render
@@ -150,7 +151,7 @@ _RESET = "\033[0m"
 def to_text(doc: Mapping[str, Any], *, color: bool = False) -> str:
     """One line per finding plus its remedy, a summary, and perfdata after ``|``."""
     lang = doc.get("lang", "en")
-    ui = UI.get(lang, UI["en"])
+    ui = view(UI, lang)
     clean = sanitize_text  # names, hosts and messages carry text from outside (DB, registry)
 
     def paint(sev: str, s: str) -> str:

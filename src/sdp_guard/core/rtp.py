@@ -20,8 +20,6 @@ SILENCE = {0: 0xFF, 8: 0xD5}  # G.711 silence: PCMU, PCMA
 # packet time, e.g. 30 ms: 2/3 of our packet count).
 TWO_WAY_RATIO = 0.5
 
-VERDICTS = ("two-way", "one-way", "no-audio", "no-answer")
-
 
 def packet(seq: int, timestamp: int, ssrc: int, payload_type: int) -> bytes:
     """One 20 ms G.711 packet of silence (the echo test returns whatever we send)."""

@@ -55,7 +55,7 @@ def guard(fn: Callable[[], Outcome]) -> Outcome:
 
 def read_registry(cfg: config_mod.Config) -> Outcome:
     if cfg.settings.registry_mantela_url.strip():
-        from sdp_guard.adapters.mantela import load_registry_sources
+        from sdp_guard.adapters.mantela_http import load_registry_sources
         from sdp_guard.adapters.registry import load_registry
 
         src = load_registry_sources(cfg, load_registry)

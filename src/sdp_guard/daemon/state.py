@@ -121,7 +121,7 @@ class PublishedState:
     peer_routes: int = 0
     document_gz: bytes = UNKNOWN_DOCUMENT  # the findings document, gzip (encode_document)
     summary: str = "starting"
-    # core.mantela.advertised_state of our own published mantela.json; None: Mantela off
+    # core.mantela_doc.advertised_state of our own published mantela.json; None: Mantela off
     mantela_advertised: str | None = None
     probes: tuple[ProbeRow, ...] = ()  # the last scheduled probe per station
 
@@ -225,7 +225,7 @@ def source_doc(sources: Sequence[SourceStatus]) -> dict[str, dict[str, Any]]:
 
 def mantela_state(own_mantela: Any, view: TailnetView | None) -> str | None:
     """Whether our own published Mantela carries our address (None: Mantela off/unknown)."""
-    from sdp_guard.core.mantela import advertised_state
+    from sdp_guard.core.mantela_doc import advertised_state
 
     if own_mantela is None or view is None or not view.self_ipv4:
         return None

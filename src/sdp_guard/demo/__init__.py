@@ -13,14 +13,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import sqlite3
 from dataclasses import dataclass
-from importlib import resources
 
-from sdp_guard.demo import wire
+from sdp_guard.demo import pbxdb, wire
 
 SELF = wire.Node("ochanomizu-pbx", "100.70.10.2", "fd7a:115c:a1e0::a02", node_id=1)
 KANDA = wire.Node("kanda-pbx", "100.101.12.34", "fd7a:115c:a1e0::c01", node_id=2, sharee=True)
@@ -49,10 +46,6 @@ stations:
     node: ikebukuro-pbx
     providers: [SIP-TRUNK-2D9E6A10]
 """
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 PROVIDERS = [
@@ -94,54 +87,27 @@ class DemoFiles:
 
 def build(directory: str) -> DemoFiles:
     """Write the demo DB, registry and tailnet snapshot into ``directory``."""
-    db = os.path.join(directory, "mikopbx.db")
-    schema = resources.files("sdp_guard.demo").joinpath("schema.sql").read_text(encoding="utf-8")
-    conn = sqlite3.connect(db)
-    try:
-        conn.executescript(schema)
-        for i, (uid, desc, reg, host, attrs, note) in enumerate(PROVIDERS, start=1):
-            conn.execute(
-                "INSERT INTO m_Providers (uniqid, type, sipuid, iaxuid, note) VALUES (?,?,?,?,?)",
-                (uid, "SIP", uid, "", note),
+    db = pbxdb.create(
+        os.path.join(directory, "mikopbx.db"),
+        [
+            pbxdb.Trunk(
+                uid,
+                desc,
+                host,
+                registration=reg,
+                extra_hosts=(host,),
+                manual=attrs,
+                note=note,
+                username=f"ochanomizu{i}",
+                secret=f"demo-secret-{i}",
             )
-            conn.execute(
-                "INSERT INTO m_Sip (uniqid, disabled, extension, type, registration_type, host, port,"
-                " username, secret, transport, nat, dtmfmode, qualifyfreq, qualify,"
-                " manualattributes, description) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    uid,
-                    "0",
-                    "",
-                    "friend",
-                    reg,
-                    host,
-                    5060,
-                    f"ochanomizu{i}",
-                    f"demo-secret-{i}",
-                    "udp",
-                    "auto_force",
-                    "auto",
-                    60,
-                    "1",
-                    _b64(attrs) if attrs else "",
-                    desc,
-                ),
-            )
-            conn.execute("INSERT INTO m_SipHosts (provider_id, address) VALUES (?,?)", (uid, host))
+            for i, (uid, desc, reg, host, attrs, note) in enumerate(PROVIDERS, start=1)
+        ],
+        lan=pbxdb.Lan("192.168.10.5", "203.0.113.7", "ochanomizu", gateway="192.168.10.1"),
         # A phone (type='peer'): never a provider, never reported.
-        conn.execute(
-            "INSERT INTO m_Sip (uniqid, disabled, extension, type, host, description) "
-            "VALUES ('SIP-PHONE-201', '0', '201', 'peer', 'dynamic', 'Front desk phone')"
-        )
-        conn.execute(
-            "INSERT INTO m_LanInterfaces (name, interface, vlanid, subnet, ipaddr, gateway, topology,"
-            " extipaddr, exthostname, hostname, domain, dhcp, internet, disabled) VALUES"
-            " ('LAN', 'eth0', '0', '24', '192.168.10.5', '192.168.10.1', 'private',"
-            " '203.0.113.7', '', 'ochanomizu', '', '0', '1', '0')"
-        )
-        conn.commit()
-    finally:
-        conn.close()
+        sql="INSERT INTO m_Sip (uniqid, disabled, extension, type, host, description) "
+        "VALUES ('SIP-PHONE-201', '0', '201', 'peer', 'dynamic', 'Front desk phone');",
+    )
     registry = os.path.join(directory, "stations.yaml")
     with open(registry, "w", encoding="utf-8") as f:
         f.write(REGISTRY)

@@ -1,7 +1,29 @@
--- MikoPBX configuration DB schema (subset) in Phalcon's SQLite dialect, as MikoPBX builds it from
--- its models' @Column annotations (github.com/mikopbx/Core @ e26e6b973bbef6a0d4d1064fe495e62c70f475df,
--- src/Common/Models/{Providers,Sip,SipHosts,NetworkFilters}.php; LanInterfaces.php @ 0cc67cee85df).
--- Used by `sdp-guard demo` and the tests; the same tables as tests' fixtures.
+-- MikoPBX configuration DB schema (subset): the one schema of every DB this project builds
+--
+-- Source of facts: github.com/mikopbx/Core @ e26e6b973bbef6a0d4d1064fe495e62c70f475df (2026-04-13)
+--   src/Common/Models/Providers.php   -> m_Providers
+--   src/Common/Models/Sip.php         -> m_Sip
+--   src/Common/Models/SipHosts.php    -> m_SipHosts
+--   src/Common/Models/NetworkFilters.php -> m_NetworkFilters (referenced by m_Sip.networkfilterid)
+-- Live file on a PBX: /cf/conf/mikopbx.db (src/Core/System/RootFS/etc/inc/mikopbx-settings.json);
+-- Docker host path per docs: /var/spool/mikopbx/cf/conf/mikopbx.db.
+--
+-- MikoPBX has no SQL migrations: at boot src/Core/System/Upgrade/UpdateDatabase.php creates/alters
+-- tables from the models' @Column annotations using Phalcon's SQLite dialect. The column
+-- declarations below follow that dialect exactly as seen in an upgraded DB shipped in the same repo
+-- (tests/Calls/db/mikopbx.db): string -> VARCHAR(0) NULL, string length=1 -> VARCHAR(1),
+-- integer -> INTEGER, identity -> INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, and DEFAULT only
+-- where the annotation has default="...". Column order = property order in the model.
+-- Real DBs may carry extra legacy columns (e.g. m_Sip.receive_calls_without_auth) or lack newer
+-- ones (cid_*/did_* added in 2025+); readers must select columns by name.
+-- The live DB runs in WAL mode (src/Common/Providers/DatabaseProviderBase.php).
+-- No FOREIGN KEY constraints exist in SQLite; relations are enforced by the PHP ORM only:
+--   m_Providers.sipuid = m_Sip.uniqid; m_SipHosts.provider_id = m_Sip.uniqid;
+--   m_Sip.networkfilterid = m_NetworkFilters.id.
+-- Providers are m_Sip rows with type='friend' (phones are type='peer').
+-- Written by hand for sdp-guard (demo, tests, benchmarks: sdp_guard.demo.pbxdb); not copied from
+-- MikoPBX source. m_LanInterfaces: src/Common/Models/LanInterfaces.php @ 0cc67cee85df.
+
 CREATE TABLE IF NOT EXISTS "m_Providers" (
 	`id` INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`uniqid` VARCHAR(0) NULL,        -- e.g. SIP-TRUNK-XXXXXXXX (legacy: SIP-1611151795)

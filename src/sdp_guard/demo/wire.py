@@ -1,8 +1,9 @@
-"""Build LocalAPI documents in tailscaled's wire shape (status, whois, bus Notify).
+"""Build LocalAPI documents in tailscaled's wire shape (status, whois).
 
-Field names and nesting follow ipn/ipnstate.Status / PeerStatus, apitype.WhoIsResponse and
-ipn.Notify at tailscale/tailscale @ de9ec7ee (the shapes of the captured fixtures in
-design/tailscale.md). Used by the demo, the tests' LocalAPI server and the benchmarks.
+Field names and nesting follow ipn/ipnstate.Status / PeerStatus and apitype.WhoIsResponse at
+tailscale/tailscale @ de9ec7ee (the shapes of the captured fixtures in design/tailscale.md). Used
+by the demo, the tests' LocalAPI server (which also builds bus Notify messages from these nodes)
+and the benchmarks.
 """
 
 from __future__ import annotations
@@ -128,33 +129,4 @@ def whois(peer: Node, masq: str | None = None) -> dict[str, Any]:
             "DisplayName": f"{peer.hostname} operator",
         },
         "CapMap": None,
-    }
-
-
-def notify_netmap(self_node: Node, peers: list[tuple[Node, str | None]]) -> dict[str, Any]:
-    """The initial bus message (State 6 = Running, with a NetMap)."""
-    return {
-        "Version": VERSION,
-        "ErrMessage": None,
-        "LoginFinished": None,
-        "State": 6,
-        "Prefs": None,
-        "NetMap": {
-            "Cached": False,
-            "SelfNode": {k: v for k, v in self_node.tailcfg_node().items() if k != "Online"},
-            "NodeKey": self_node.key,
-            "Peers": [p.tailcfg_node(m) for p, m in peers],
-            "Domain": "example.org",
-        },
-        "Engine": None,
-        "BrowseToURL": None,
-    }
-
-
-def notify_peers_changed(peers: list[tuple[Node, str | None]]) -> dict[str, Any]:
-    return {
-        "Version": VERSION,
-        "State": None,
-        "NetMap": None,
-        "PeersChanged": [p.tailcfg_node(m) for p, m in peers],
     }

@@ -4,85 +4,149 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sdp_guard.core.catalogue import Catalogue, text
 from sdp_guard.core.model import PbxConfig, Station, TailnetView
 from sdp_guard.core.plan import Plan, Waiting
 
-T: dict[str, dict[str, str]] = {
-    "en": {
-        "waiting": "Waiting (not changed by this run):",
-        "confirm": "Apply these changes to MikoPBX now? [y/N] ",
-        "confirm_rollback": "Restore these providers from backup {id}? [y/N] ",
-        "not_applied_tty": "Not applied: no terminal to confirm on; add --yes to apply.",
-        "declined": "Not applied.",
-        "not_restored_tty": "Not restored: no terminal to confirm on; add --yes to restore.",
-        "declined_rollback": "Not restored.",
-        "dry_run_rollback": "Dry run: nothing restored.",
-        "unfinished": (
-            "sync run {id} did not finish ({status}); `sdp-guard rollback {id}` restores what "
-            "it wrote"
-        ),
-        "restart": (
+T: Catalogue = {
+    "waiting": {
+        "en": "Waiting (not changed by this run):",
+        "ja": "保留中（今回は変更しません）:",
+    },
+    "confirm": {
+        "en": "Apply these changes to MikoPBX now? [y/N] ",
+        "ja": "これらの変更を MikoPBX に適用しますか？ [y/N] ",
+    },
+    "confirm_rollback": {
+        "en": "Restore these providers from backup {id}? [y/N] ",
+        "ja": "バックアップ {id} からこれらのプロバイダを復元しますか？ [y/N] ",
+    },
+    "not_applied_tty": {
+        "en": "Not applied: no terminal to confirm on; add --yes to apply.",
+        "ja": "未適用: 確認できる端末がありません。適用するには --yes を付けてください。",
+    },
+    "declined": {
+        "en": "Not applied.",
+        "ja": "適用しませんでした。",
+    },
+    "restart": {
+        "en": (
             "WARNING: adding 100.64.0.0/10 as a local network makes MikoPBX restart Asterisk: "
             "every call in progress drops."
         ),
-        "needs_yes": "--fix-local-net restarts Asterisk (calls drop), so it needs --yes",
-        "done": "Done: {n} provider(s) changed and verified; backup {id} (undo: sdp-guard rollback {id}).",
-        "skipped": "{pid}: skipped, {why}; nothing was written to it. Run sdp-guard sync again.",
-        "rolled_back": "Rolled back: {pids}.",
-        "offline_note": (
-            "Written to the DB of the stopped MikoPBX; it applies them when it starts "
-            "(pjsip.conf is generated at boot)."
+        "ja": (
+            "警告: 100.64.0.0/10 をローカルネットワークに追加すると MikoPBX は Asterisk "
+            "を再起動します。通話中の呼はすべて切断されます。"
         ),
-        "nothing": "Nothing to change.",
-        "dry_run": "Dry run: nothing written.",
-        "renumber-first": "renumber first",
-        "advertised-taken": "advertised address taken",
-        "peer-not-in-tailnet": "peer not in our tailnet",
-        "needs-fallback": "masquerade (needs --fallback media-address)",
-        "needs-fix-local-net": "tailnet is not a local network (needs --fix-local-net)",
-        "disabled": "disabled in MikoPBX",
-        "mikopbx-would-alter": "MikoPBX's API would alter its text",
     },
-    "ja": {
-        "waiting": "保留中（今回は変更しません）:",
-        "confirm": "これらの変更を MikoPBX に適用しますか？ [y/N] ",
-        "confirm_rollback": "バックアップ {id} からこれらのプロバイダを復元しますか？ [y/N] ",
-        "not_applied_tty": "未適用: 確認できる端末がありません。適用するには --yes を付けてください。",
-        "declined": "適用しませんでした。",
-        "not_restored_tty": "未復元: 確認できる端末がありません。復元するには --yes を付けてください。",
-        "declined_rollback": "復元しませんでした。",
-        "dry_run_rollback": "ドライラン: 何も復元していません。",
-        "unfinished": (
-            "同期 {id} は完了していません（{status}）。`sdp-guard rollback {id}` で"
-            "書き込んだ内容を元に戻せます"
+    "needs_yes": {
+        "en": "--fix-local-net restarts Asterisk (calls drop), so it needs --yes",
+        "ja": "--fix-local-net は Asterisk を再起動する（通話が切れる）ため --yes が必要です",
+    },
+    "done": {
+        "en": (
+            "Done: {n} provider(s) changed and verified; backup {id} (undo: sdp-guard rollback "
+            "{id})."
         ),
-        "restart": (
-            "警告: 100.64.0.0/10 をローカルネットワークに追加すると MikoPBX は Asterisk を"
-            "再起動します。通話中の呼はすべて切断されます。"
+        "ja": (
+            "完了: {n} 件のプロバイダを変更し確認しました。バックアップ {id}（元に戻す: sdp-guard "
+            "rollback {id}）。"
         ),
-        "needs_yes": "--fix-local-net は Asterisk を再起動する（通話が切れる）ため --yes が必要です",
-        "done": (
-            "完了: {n} 件のプロバイダを変更し確認しました。バックアップ {id}"
-            "（元に戻す: sdp-guard rollback {id}）。"
+    },
+    "skipped": {
+        "en": "{pid}: skipped, {why}; nothing was written to it. Run sdp-guard sync again.",
+        "ja": (
+            "{pid}: スキップ（{why}）。このプロバイダには何も書き込んでいません。sdp-guard sync "
+            "を再実行してください。"
         ),
-        "skipped": (
-            "{pid}: スキップ（{why}）。このプロバイダには何も書き込んでいません。"
-            "sdp-guard sync を再実行してください。"
+    },
+    "rolled_back": {
+        "en": "Rolled back: {pids}.",
+        "ja": "ロールバックしました: {pids}。",
+    },
+    "offline_note": {
+        "en": (
+            "Written to the DB of the stopped MikoPBX; it applies them when it starts (pjsip.conf "
+            "is generated at boot)."
         ),
-        "rolled_back": "ロールバックしました: {pids}。",
-        "offline_note": (
-            "停止中の MikoPBX の DB に書き込みました。MikoPBX の起動時に反映されます"
-            "（pjsip.conf は起動時に生成されます）。"
+        "ja": (
+            "停止中の MikoPBX の DB に書き込みました。MikoPBX の起動時に反映されます（pjsip.conf "
+            "は起動時に生成されます）。"
         ),
-        "nothing": "変更はありません。",
-        "dry_run": "ドライラン: 何も書き込んでいません。",
-        "renumber-first": "先に番号変更が必要",
-        "advertised-taken": "広報アドレスが使用中",
-        "peer-not-in-tailnet": "相手が tailnet にいない",
-        "needs-fallback": "マスカレード（--fallback media-address が必要）",
-        "needs-fix-local-net": "tailnet がローカルネットワークではない（--fix-local-net が必要）",
-        "disabled": "MikoPBX で無効化されている（変更するには --include-disabled）",
-        "mikopbx-would-alter": (
+    },
+    "nothing": {
+        "en": "Nothing to change.",
+        "ja": "変更はありません。",
+    },
+    "dry_run": {
+        "en": "Dry run: nothing written.",
+        "ja": "ドライラン: 何も書き込んでいません。",
+    },
+    "unfinished": {
+        "en": (
+            "warning: sync run {id} did not finish ({status}); "
+            "`sdp-guard rollback {id}` restores what it wrote"
+        ),
+        "ja": (
+            "警告: 同期 {id} は完了していません（{status}）。"
+            "`sdp-guard rollback {id}` で書き込んだ内容を元に戻せます"
+        ),
+    },
+    "rollback_none": {
+        "en": "nothing to roll back in {dir}",
+        "ja": "{dir} に元に戻せるバックアップはありません",
+    },
+    "rollback_backup": {
+        "en": "backup {id} ({status}, {mode}): {pids}",
+        "ja": "バックアップ {id}（{status}、{mode}）: {pids}",
+    },
+    "rollback_nothing_left": {
+        "en": "nothing this backup wrote is left to restore",
+        "ja": "このバックアップが書き込んだもので復元が必要なものは残っていません",
+    },
+    "not_restored_tty": {
+        "en": "Not restored: no terminal to confirm on; add --yes to restore.",
+        "ja": "未復元: 確認できる端末がありません。復元するには --yes を付けてください。",
+    },
+    "declined_rollback": {
+        "en": "Not restored.",
+        "ja": "復元しませんでした。",
+    },
+    "dry_run_rollback": {
+        "en": "Dry run: nothing restored.",
+        "ja": "ドライラン: 何も復元していません。",
+    },
+    "rollback_no_tty": {
+        "en": "not restored: no terminal to confirm on; add --yes",
+        "ja": "復元していません: 確認できる端末がありません。--yes を付けてください",
+    },
+    "renumber-first": {
+        "en": "renumber first",
+        "ja": "先に番号変更が必要",
+    },
+    "advertised-taken": {
+        "en": "advertised address taken",
+        "ja": "広報アドレスが使用中",
+    },
+    "peer-not-in-tailnet": {
+        "en": "peer not in our tailnet",
+        "ja": "相手が tailnet にいない",
+    },
+    "needs-fallback": {
+        "en": "masquerade (needs --fallback media-address)",
+        "ja": "マスカレード（--fallback media-address が必要）",
+    },
+    "needs-fix-local-net": {
+        "en": "tailnet is not a local network (needs --fix-local-net)",
+        "ja": "tailnet がローカルネットワークではない（--fix-local-net が必要）",
+    },
+    "disabled": {
+        "en": "disabled in MikoPBX",
+        "ja": "MikoPBX で無効化されている（変更するには --include-disabled）",
+    },
+    "mikopbx-would-alter": {
+        "en": "MikoPBX's API would alter its text",
+        "ja": (
             "MikoPBX の API が文字列を書き換えてしまう（MikoPBX を停止して --offline-db、"
             "または該当行を先に書き直す）"
         ),
@@ -91,12 +155,12 @@ T: dict[str, dict[str, str]] = {
 
 
 def t(lang: str, key: str, **kw: object) -> str:
+    """The text of ``key``; a key with no entry (an unknown waiting reason) is shown as it is."""
     from sdp_guard.core.text import sanitize_text
 
-    table = T.get(lang, T["en"])
     # Provider ids, hosts and reasons come from the DB, the API or a journal: shown escaped.
     safe = {k: sanitize_text(v) if isinstance(v, str) else v for k, v in kw.items()}
-    return table.get(key, T["en"].get(key, key)).format(**safe)
+    return text(T, key, lang, **safe) if key in T else key.format(**safe)
 
 
 def summary(plan: Plan, lang: str) -> str:

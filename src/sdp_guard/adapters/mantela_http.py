@@ -9,7 +9,7 @@ deadline, a body size limit, at most a few redirects (http/https only) and condi
 ``<state_dir>/mantela-cache`` (directory 0700, files 0600); when a file cannot be fetched the cached
 copy is used and the result is marked ``stale``.
 
-Format: github.com/tkytel/mantela @ 5151c03 (0.1.x). Decoding is tolerant (core/mantela.py): a
+Format: github.com/tkytel/mantela @ 5151c03 (0.1.x). Decoding is tolerant (core/mantela_doc.py): a
 peer without the extension is a note, not an error.
 """
 
@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sdp_guard.core.mantela import (
+from sdp_guard.core.mantela_doc import (
     MantelaDoc,
     MantelaFormatError,
     PeerRead,
@@ -98,6 +98,14 @@ class UrllibGetter:
         class Redirects(urllib.request.HTTPRedirectHandler):
             max_redirections = self.max_redirects
             max_repeats = 2
+
+            def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+                # urllib reads a redirect's whole body before following it, sized by whatever
+                # Content-Length the peer claims: close it unread (a closed answer reads b"").
+                fp.close()
+                return super().http_error_302(req, fp, code, msg, headers)
+
+            http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
         from sdp_guard.adapters.bounded import Deadline, DeadlineExceeded, http_connection
 
@@ -434,14 +442,6 @@ def _fetch_all(
 
     with ThreadPoolExecutor(max_workers=min(workers, len(urls))) as pool:
         return list(pool.map(lambda u: fetch_document(u, get, cache, clock), urls))
-
-
-def load_from_config(cfg: Config) -> MantelaResult | None:
-    """The Mantela source as configured (``registry.mantela_url``); None when it is off."""
-    url = cfg.settings.registry_mantela_url.strip()
-    if not url:
-        return None
-    return load_mantela(url, state_dir=cfg.settings.state_dir or None)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,6 @@
+# Types of the generated validator (scripts/gen-validators writes the .py; this stub is by hand).
+from typing import Any
+
+def validate(
+    data: Any, custom_formats: dict[str, Any] = ..., name_prefix: str | None = ...
+) -> Any: ...
