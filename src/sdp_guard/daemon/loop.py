@@ -570,17 +570,20 @@ class Daemon:
         prev = self.snapshot
         before = {st.name: st.up for st in prev.sources} if prev.evaluations else {}
         sources = tuple(self._statuses[n] for n in SOURCES)
+        # Lines are said after the new state is in place: whoever reacts to a line (an operator,
+        # a test, an alert) and then scrapes sees what the line says.
+        lines: list[tuple[int, str]] = []
         for name, up in diff_sources(before, {st.name: st.up for st in sources}):
             st = self._statuses[name]
             if up:
-                self._say(PRIO_NOTICE, self._t("up", source=name, detail=st.detail))
+                lines.append((PRIO_NOTICE, self._t("up", source=name, detail=st.detail)))
             elif st.has_view:
                 when = st.last_success and self._t("down_since", when=iso(st.last_success))
-                self._say(
-                    PRIO_WARNING, self._t("down", source=name, error=st.error, since=when or "")
+                lines.append(
+                    (PRIO_WARNING, self._t("down", source=name, error=st.error, since=when or ""))
                 )
             else:
-                self._say(PRIO_WARNING, self._t("down_none", source=name, error=st.error))
+                lines.append((PRIO_WARNING, self._t("down_none", source=name, error=st.error)))
 
         published = build_state(
             prev,
@@ -603,11 +606,13 @@ class Daemon:
         if report is not None:
             for t in diff_findings(self._findings, report.findings):
                 prio = PRIO_NOTICE if t.kind == "cleared" else _prio(t.finding)
-                self._say(prio, logtext.transition_line(t, self.settings.lang))
+                lines.append((prio, logtext.transition_line(t, self.settings.lang)))
             self._findings = report.findings
             self._had_complete = True
             self._sync_report = report  # the auto-sync runs after this state is served
         self.snapshot = snap
+        for prio, line in lines:
+            self._say(prio, line)
         if report is not None:
             self._probe(report)  # after the state is in place: a probe's end republishes it
         self._next_recheck = self._clock() + self.settings.recheck_seconds
