@@ -116,10 +116,6 @@ T: Catalogue = {
         "en": "Dry run: nothing restored.",
         "ja": "ドライラン: 何も復元していません。",
     },
-    "rollback_no_tty": {
-        "en": "not restored: no terminal to confirm on; add --yes",
-        "ja": "復元していません: 確認できる端末がありません。--yes を付けてください",
-    },
     "renumber-first": {
         "en": "renumber first",
         "ja": "先に番号変更が必要",
