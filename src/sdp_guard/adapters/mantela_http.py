@@ -107,27 +107,12 @@ class UrllibGetter:
 
             http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
-        from sdp_guard.adapters.bounded import Deadline, DeadlineExceeded, http_connection
+        from sdp_guard.adapters.bounded import Deadline, DeadlineExceeded, deadline_opener
 
         # One deadline for the whole answer, redirects, status line and headers included: a
         # peer that sends a byte a second ends here, not never.
         deadline = Deadline(self.deadline)
-
-        def conn_for(scheme: str) -> Any:
-            def make(host: str, timeout: float = self.timeout, **kw: Any) -> Any:
-                return http_connection(scheme, host, None, timeout, deadline, **kw)
-
-            return make
-
-        class Http(urllib.request.HTTPHandler):
-            def http_open(self, req: Any) -> Any:
-                return self.do_open(conn_for("http"), req)
-
-        class Https(urllib.request.HTTPSHandler):
-            def https_open(self, req: Any) -> Any:
-                return self.do_open(conn_for("https"), req, context=self._context)  # type: ignore[attr-defined]
-
-        opener = urllib.request.build_opener(Redirects, Http, Https)
+        opener = deadline_opener(deadline, self.timeout, Redirects)
         req = urllib.request.Request(
             url, headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
         )
